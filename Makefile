@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine with Python 3 and make:
+#   make demo   -- create .venv if missing, install kmeanslab, run the main job on bundled data
+#   make test   -- create .venv if missing, install with the test extras, run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+# Real data for the tests and benchmarks: ../shared/data when it is there, unless the caller set it.
+SHARED_DATA := $(abspath ../shared/data)
+ifeq ($(origin KMEANSLAB_DATA), undefined)
+  ifneq ($(wildcard $(SHARED_DATA)),)
+    export KMEANSLAB_DATA := $(SHARED_DATA)
+  endif
+endif
+
+TEST_EXTRAS ?= test,parquet,dask
+DEMO_OUT ?= demo-report
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files so that a second `make test` does not reinstall unless pyproject.toml changed.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[$(TEST_EXTRAS)]"
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/kmeanslab fit -k 2
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.compare
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .coverage

@@ -1,0 +1,49 @@
+"""kmeanslab: k-means clustering you can trust and read.
+
+The functional API of the course assignment (``compute_sq_dists``, ``associate_centroids``,
+``update_centroids``, ``rand_init``, ``k_means``) and the scikit-learn compatible
+:class:`KMeans` run on one chunked, compiled engine.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .engine import associate_centroids, compute_sq_dists, k_means, rand_init, update_centroids
+from .errors import (
+    DataFileError,
+    DatasetNotFoundError,
+    InputError,
+    KMeansLabError,
+    MissingExtraError,
+    ModelFileError,
+)
+from .estimator import KMeans
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "compute_sq_dists",
+    "associate_centroids",
+    "update_centroids",
+    "rand_init",
+    "k_means",
+    "KMeans",
+    "KMeansLabError",
+    "InputError",
+    "DataFileError",
+    "DatasetNotFoundError",
+    "ModelFileError",
+    "MissingExtraError",
+    "__version__",
+]
+
+# Submodules with heavier imports (matplotlib, dask, ...) load on first use.
+_LAZY_MODULES = ("datasets", "io", "experiments", "plots", "report", "distributed", "text")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'kmeanslab' has no attribute {name!r}")

@@ -1,0 +1,54 @@
+"""Pieces the commands share: reading DATA, the output directory, printing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not valid; expected an integer >= 1")
+    return value
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    """DATA (a CSV/TSV, .npy, .npz or Parquet file) and --columns."""
+    help_text = "CSV/TSV (header optional), .npy, .npz or Parquet file"
+    if optional:
+        parser.add_argument("data", nargs="?", metavar="DATA",
+                            help=help_text + " (default: the bundled Old Faithful data)")
+    else:
+        parser.add_argument("data", metavar="DATA", help=help_text)
+    parser.add_argument("--columns", type=lambda s: [c.strip() for c in s.split(",") if c.strip()],
+                        metavar="A,B,...", help="use only these columns (names or 0-based positions)")
+
+
+def load_data(args: argparse.Namespace) -> tuple[np.ndarray, list[str], str]:
+    """The data named on the command line: (X, feature names, a label for messages)."""
+    from ..io import read_table
+
+    if getattr(args, "data", None) is None:
+        from ..datasets import load_faithful
+
+        ds = load_faithful()
+        X, names = ds.data, ds.feature_names
+        if args.columns:
+            from ..io import select_columns
+
+            X, names = select_columns(X, names, args.columns, Path("faithful.csv"))
+        return X, names, "Old Faithful (bundled)"
+    X, names = read_table(args.data, args.columns)
+    return X, names, str(args.data)
+

@@ -1,0 +1,102 @@
+"""``kmeanslab fit``: cluster a data file and report what came out."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ._common import add_data_arguments, console, load_data, positive_int
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "fit",
+        parents=[common],
+        help="cluster DATA into k clusters and print a summary",
+        description="Cluster DATA with k-means; print k, iterations, inertia, the mean squared "
+        "distance and the cluster sizes; with --out, write centers.csv, labels.csv, "
+        "summary.json and model.npz.",
+    )
+    add_data_arguments(p, optional=True)
+    p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=2, help="number of clusters (default: 2)")
+    p.add_argument("--init", default="k-means++", choices=["k-means++", "random", "gaussian", "uniform"],
+                   help="initialisation (default: k-means++)")
+    p.add_argument("--n-init", default="auto", help="runs from different initialisations (default: auto)")
+    p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per run (default: 300)")
+    p.add_argument("--tol", type=float, default=1e-4, help="tolerance of the stop rule (default: 1e-4)")
+    p.add_argument("--stop", choices=["shift", "loss"], default="shift", help="stop rule (default: shift)")
+    p.add_argument("--empty", choices=["relocate", "zeros", "keep"], default="relocate",
+                   help="empty-cluster policy (default: relocate)")
+    p.add_argument("--algorithm", choices=["auto", "lloyd", "hamerly", "elkan", "yinyang"], default="auto",
+                   help="assignment algorithm (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", metavar="DIR", help="write centers.csv, labels.csv, summary.json, model.npz here")
+    p.add_argument("--verbose", action="store_true", help="print the loss at every iteration")
+    p.set_defaults(handler=run_fit)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    from ..estimator import KMeans
+    from ..io import prepare_out_dir, write_csv, write_json
+
+    out = prepare_out_dir(args.out) if args.out else None
+    X, names, source = load_data(args)
+    n_init = args.n_init if args.n_init == "auto" else positive_int(args.n_init)
+    model = KMeans(
+        n_clusters=args.k, init=args.init, n_init=n_init, max_iter=args.max_iter, tol=args.tol,
+        stop=args.stop, empty=args.empty, algorithm=args.algorithm, random_state=args.seed,
+        verbose=args.verbose,
+    )
+    model.fit(X)
+    summary = fit_summary(model, source, names)
+    print_summary(summary)
+    if out is not None:
+        write_csv(out / "centers.csv", model.cluster_centers_, header=names)
+        write_csv(out / "labels.csv", model.labels_, header=["label"])
+        write_json(out / "summary.json", summary)
+        if hasattr(model, "save"):
+            model.save(out / "model.npz")
+        console.print(f"wrote {', '.join(sorted(p.name for p in _written(out)))} to {out}")
+    return 0
+
+
+def _written(out: Path):
+    return [out / name for name in ("centers.csv", "labels.csv", "summary.json", "model.npz") if (out / name).exists()]
+
+
+def fit_summary(model, source: str, names: list[str]) -> dict:
+    """What a fit produced, as plain JSON-ready values."""
+    sizes = np.bincount(model.labels_, minlength=model.n_clusters).tolist()
+    n = int(model.labels_.shape[0])
+    return {
+        "data": source,
+        "n_samples": n,
+        "n_features": int(model.n_features_in_),
+        "feature_names": list(names),
+        "k": int(model.n_clusters),
+        "init": model.init if isinstance(model.init, str) else "array",
+        "seed": model.random_state,
+        "algorithm": model.algorithm_,
+        "iterations": int(model.n_iter_),
+        "converged": bool(model.converged_),
+        "inertia": float(model.inertia_),
+        "mean_squared_distance": float(model.inertia_) / n,
+        "cluster_sizes": sizes,
+        "loss_history": [float(v) for v in model.loss_history_],
+        "centers": np.asarray(model.cluster_centers_, dtype=float).tolist(),
+    }
+
+
+def print_summary(summary: dict) -> None:
+    """The short human summary of a fit."""
+    state = "converged" if summary["converged"] else "stopped at --max-iter"
+    console.print(
+        f"kmeanslab fit: {summary['data']} ({summary['n_samples']} x {summary['n_features']}), "
+        f"k={summary['k']}, init={summary['init']}, seed={summary['seed']}"
+    )
+    console.print(f"  {state} after {summary['iterations']} iterations ({summary['algorithm']})")
+    console.print(f"  inertia                {summary['inertia']:.6g}")
+    console.print(f"  mean squared distance  {summary['mean_squared_distance']:.6g}")
+    console.print(f"  cluster sizes          {summary['cluster_sizes']}")

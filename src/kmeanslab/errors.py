@@ -1,0 +1,55 @@
+"""The exceptions kmeanslab raises on purpose.
+
+Every error a user can cause by what they pass in derives from :class:`KMeansLabError`.
+The CLI maps these to exit code 2 with a one-line message; anything else is a bug
+(exit code 1). Most also derive from the built-in type a Python user would catch
+(``ValueError``, ``FileNotFoundError``, ``ImportError``), so scikit-learn's conventions hold.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "KMeansLabError",
+    "InputError",
+    "DataFileError",
+    "ChecksumError",
+    "DatasetNotFoundError",
+    "ModelFileError",
+    "MissingExtraError",
+]
+
+
+class KMeansLabError(Exception):
+    """Base class of every error kmeanslab raises for bad input or a missing resource."""
+
+
+class InputError(KMeansLabError, ValueError):
+    """A parameter or an array has a value kmeanslab cannot use."""
+
+
+class DataFileError(InputError):
+    """A file exists but cannot be read as the format it claims to be."""
+
+
+class ChecksumError(DataFileError):
+    """A downloaded file does not have the published checksum."""
+
+
+class DatasetNotFoundError(KMeansLabError, FileNotFoundError):
+    """A dataset or input file is not where kmeanslab looked for it."""
+
+
+class ModelFileError(DataFileError):
+    """A saved model file is truncated, of an unknown format version, or not a model."""
+
+
+class MissingExtraError(KMeansLabError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+    def __init__(self, feature: str, extra: str, module: str):
+        self.extra = extra
+        self.module = module
+        super().__init__(
+            f"{feature} needs the optional package {module!r}; "
+            f"install it with: pip install 'kmeanslab[{extra}]'"
+        )
