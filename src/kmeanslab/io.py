@@ -6,13 +6,16 @@ renamed into place, so an interrupted run leaves either the old file or the new 
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import gzip
 import io as _io
 import json
 import os
 import tempfile
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +26,7 @@ from .errors import DataFileError, DatasetNotFoundError, InputError, MissingExtr
 
 __all__ = [
     "read_table",
+    "select_columns",
     "atomic_write",
     "write_text",
     "write_json",
@@ -98,11 +102,21 @@ def write_csv(
     return Path(path)
 
 
-def prepare_out_dir(path: str | os.PathLike, name: str = "--out") -> Path:
-    """Create the output directory if needed; refuse a path that is a file or not writable."""
+def prepare_out_dir(path: str | os.PathLike, name: str = "--out", *, create: bool = True) -> Path:
+    """Check, and create unless ``create=False``, an output directory.
+
+    Refuses a path that is a file or a directory that cannot be written. Commands call it
+    with ``create=False`` before their work, so that bad input fails before anything is
+    created, and again with ``create=True`` when there is something to write.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InputError(f"{name} {str(path)!r} is a file; expected a directory (or a new path)")
+    if not create:
+        existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise InputError(f"{name} {str(path)!r} cannot be created: {str(existing)!r} is not writable")
+        return path
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -126,30 +140,40 @@ def read_table(
     Parameters
     ----------
     path : path-like
-        ``.csv``/``.tsv``/``.txt`` (header detected, delimiter sniffed; UTF-8 with or without
-        a BOM, or latin-1), ``.npy`` (memory-mapped unless ``mmap=False``), ``.npz`` (the
-        array ``X`` if present, else the only array), ``.parquet``/``.pq`` (needs pyarrow).
+        ``.csv``/``.tsv``/``.txt`` or any other text table (header detected, delimiter sniffed
+        among comma, semicolon, tab and spaces; UTF-8 with or without a BOM, UTF-16 with a BOM,
+        or latin-1; gzipped or not; a decimal comma is understood when the delimiter is not a
+        comma), ``.npy`` (memory-mapped unless ``mmap=False``), ``.npz`` (the array ``X`` if
+        present, else ``data``, else the only array), ``.parquet``/``.pq`` (needs pyarrow,
+        ``pip install 'kmeanslab[parquet]'``).
     columns : sequence of str or int, optional
-        Keep only these columns (names, or 0-based positions). Without it, non-numeric
-        columns are dropped with a warning that names them.
+        Keep only these columns: names, or 0-based positions (negative ones count from the
+        end). Without it, non-numeric columns are dropped with a warning that names them.
     mmap : bool, default=True
         Memory-map ``.npy`` files instead of reading them into memory.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
+        float64 for text tables and Parquet; the stored dtype for ``.npy``/``.npz``.
     feature_names : list of str
+        The header's names, or ``x0, x1, ...``.
 
     Raises
     ------
     DatasetNotFoundError
         The path does not exist.
     DataFileError
-        The file is empty, ragged, has no numeric column, or is not of its claimed format.
+        The file is empty, ragged, has a missing value or no numeric column, or is not of its
+        claimed format. The message names the file (and the line, for text tables).
+    MissingExtraError
+        A Parquet file without pyarrow installed.
     """
     path = Path(path)
     if not path.exists():
-        raise DatasetNotFoundError(f"{str(path)!r} does not exist; expected a data file ({', '.join(TABLE_SUFFIXES)})")
+        raise DatasetNotFoundError(
+            f"{str(path)!r} does not exist; expected a data file ({', '.join(TABLE_SUFFIXES)})"
+        )
     if path.is_dir():
         raise DataFileError(f"{str(path)!r} is a directory; expected a data file")
     suffix = path.suffix.lower()
@@ -166,25 +190,36 @@ def _default_names(n: int) -> list[str]:
     return [f"x{i}" for i in range(n)]
 
 
+def _resolve_columns(columns: Sequence[str | int], names: list[str], path: Path) -> list[int]:
+    """0-based positions of ``columns``: a name first, else an integer position."""
+    if len(columns) == 0:
+        raise InputError(f"--columns is empty; expected names or positions of columns of {path.name}")
+    idx = []
+    for col in columns:
+        if isinstance(col, str) and col in names:
+            idx.append(names.index(col))
+            continue
+        if isinstance(col, (int, np.integer)) and not isinstance(col, bool):
+            i = int(col)
+        elif isinstance(col, str) and col.strip().lstrip("-").isdigit():
+            i = int(col)
+        else:
+            raise InputError(f"--columns: {col!r} is not a column of {path.name}; it has {names}")
+        if not -len(names) <= i < len(names):
+            raise InputError(
+                f"--columns: position {i} is out of range for {path.name} ({len(names)} columns)"
+            )
+        idx.append(i % len(names))
+    return idx
+
+
 def select_columns(
     X: np.ndarray, names: list[str], columns: Sequence[str | int] | None, path: Path
 ) -> tuple[np.ndarray, list[str]]:
     """Keep the ``columns`` (names or 0-based positions) of an array whose columns are ``names``."""
     if columns is None:
         return X, names
-    idx = []
-    for col in columns:
-        if isinstance(col, str) and col in names:
-            idx.append(names.index(col))
-        elif isinstance(col, str) and col.lstrip("-").isdigit():
-            idx.append(int(col))
-        elif isinstance(col, (int, np.integer)):
-            idx.append(int(col))
-        else:
-            raise InputError(f"--columns: {col!r} is not a column of {path.name}; it has {names}")
-    for i in idx:
-        if not -len(names) <= i < len(names):
-            raise InputError(f"--columns: position {i} is out of range for {path.name} ({len(names)} columns)")
+    idx = _resolve_columns(columns, names, Path(path))
     return X[:, idx], [names[i] for i in idx]
 
 
@@ -194,7 +229,9 @@ def _check_numeric_array(X: np.ndarray, path: Path) -> np.ndarray:
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
-        raise DataFileError(f"{path.name}: holds an array of shape {X.shape}; expected 2-D (n_samples, n_features)")
+        raise DataFileError(
+            f"{path.name}: holds an array of shape {X.shape}; expected 2-D (n_samples, n_features)"
+        )
     if X.shape[0] == 0:
         raise DataFileError(f"{path.name}: holds no rows; expected at least one sample")
     return X
@@ -205,6 +242,9 @@ def _read_npy(path: Path, columns, mmap: bool) -> tuple[np.ndarray, list[str]]:
         X = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataFileError(f"{path.name}: not a readable .npy file ({exc})") from None
+    if not isinstance(X, np.ndarray):  # an .npz archive under a .npy name
+        X.close()
+        raise DataFileError(f"{path.name}: is an .npz archive, not an .npy array; rename it to .npz")
     X = _check_numeric_array(X, path)
     return select_columns(X, _default_names(X.shape[1]), columns, path)
 
@@ -213,13 +253,10 @@ def _read_npz(path: Path, columns) -> tuple[np.ndarray, list[str]]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
-            if "X" in keys:
-                key = "X"
-            elif len(keys) == 1:
-                key = keys[0]
-            else:
+            key = next((k for k in ("X", "data") if k in keys), keys[0] if len(keys) == 1 else None)
+            if key is None:
                 raise DataFileError(
-                    f"{path.name}: holds arrays {keys}; expected one array, or one named 'X'"
+                    f"{path.name}: holds arrays {keys}; expected one array, or one named 'X' or 'data'"
                 )
             X = archive[key]
     except DataFileError:
@@ -239,66 +276,74 @@ def _read_parquet(path: Path, columns) -> tuple[np.ndarray, list[str]]:
         frame = pq.read_table(path).to_pandas()
     except Exception as exc:  # pyarrow.ArrowInvalid and friends
         raise DataFileError(f"{path.name}: not a readable Parquet file ({exc})") from None
-    return _frame_to_array(frame, columns, path)
+    X, names, _ = _frame_to_array(frame, columns, path)
+    return X, names
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    if not raw.strip():
+# --------------------------------------------------------------------------- text tables
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: gunzipped if gzip, decoded by its BOM, else UTF-8, else latin-1."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise DataFileError(f"{path.name}: truncated or corrupt gzip data ({exc})") from None
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataFileError(f"{path.name}: not valid UTF-16 text ({exc.reason})") from None
+    elif b"\0" in raw[:8192]:
+        raise DataFileError(
+            f"{path.name}: looks like a binary file; expected a text table, .npy, .npz or Parquet"
+        )
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # latin-1 maps every byte, so it is the fallback that cannot fail.
+            text = raw.decode("latin-1")
+    if not text.strip():
         raise DataFileError(f"{path.name}: the file is empty; expected a header and/or rows of numbers")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # latin-1 maps every byte, so it is the fallback that cannot fail.
-        return raw.decode("latin-1")
+    return text
 
 
-def _read_delimited(path: Path, columns) -> tuple[np.ndarray, list[str]]:
-    import pandas as pd
-
-    text = _decode(path.read_bytes(), path)
-    lines = [line for line in text.splitlines() if line.strip()]
+def _sniff_delimiter(lines: list[str], path: Path) -> str:
     sample = "\n".join(lines[:50])
     try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t ").delimiter
+        return csv.Sniffer().sniff(sample, delimiters=",;\t ").delimiter
     except csv.Error:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    header = _has_header(lines, delimiter)
-    widths = {len(row) for row in csv.reader(lines, delimiter=delimiter, skipinitialspace=True)}
-    if len(widths) > 1:
-        rows = list(csv.reader(lines, delimiter=delimiter, skipinitialspace=True))
-        expected = len(rows[0])
-        bad = next(i for i, row in enumerate(rows) if len(row) != expected)
-        raise DataFileError(
-            f"{path.name}: line {bad + 1} has {len(rows[bad])} fields but line 1 has {expected}; "
-            f"expected the same number of columns on every line"
-        )
-    try:
-        frame = pd.read_csv(
-            _io.StringIO("\n".join(lines)),
-            sep=delimiter,
-            header=0 if header else None,
-            skipinitialspace=True,
-        )
-    except Exception as exc:  # pandas.errors.ParserError and friends
-        raise DataFileError(f"{path.name}: cannot be parsed as a table ({exc})") from None
-    if not header:
-        frame.columns = _default_names(frame.shape[1])
-    if frame.shape[0] == 0:
-        raise DataFileError(f"{path.name}: has a header but no rows; expected at least one sample")
-    return _frame_to_array(frame, columns, path)
+        pass
+    # The sniffer wants the same run of delimiters on every line; columns aligned with a
+    # varying number of spaces still have the same number of whitespace-separated fields.
+    widths = {len(line.split()) for line in lines[:50]}
+    if len(widths) == 1 and widths.pop() > 1:
+        return " "
+    # One column, or too irregular to tell: go by the name.
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def _iter_rows(lines: list[str], delimiter: str) -> Iterator[list[str]]:
+    """The fields of each line, one line at a time (a big table is never held as strings)."""
+    if delimiter == " ":
+        # Columns aligned with runs of spaces: any whitespace separates.
+        return (line.split() for line in lines)
+    return csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
 
 
 def _is_number(field: str) -> bool:
     try:
-        float(field)
+        float(field.replace(",", ".") if field.count(",") == 1 else field)
     except ValueError:
         return False
     return True
 
 
-def _has_header(lines: list[str], delimiter: str) -> bool:
+def _has_header(rows: list[list[str]]) -> bool:
     """A first line with a non-numeric field above a line of numbers in those places is a header."""
-    rows = list(csv.reader(lines[:2], delimiter=delimiter, skipinitialspace=True))
     first = rows[0]
     if all(_is_number(f) for f in first if f.strip()):
         return False
@@ -310,31 +355,102 @@ def _has_header(lines: list[str], delimiter: str) -> bool:
     )
 
 
-def _frame_to_array(frame, columns, path: Path) -> tuple[np.ndarray, list[str]]:
+def _check_rectangular(lines: list[str], delimiter: str, linenos: list[int], path: Path) -> None:
+    expected = None
+    for row, lineno in zip(_iter_rows(lines, delimiter), linenos):
+        if expected is None:
+            expected = len(row)
+        elif len(row) != expected:
+            raise DataFileError(
+                f"{path.name}: line {lineno} has {len(row)} fields but line {linenos[0]} has "
+                f"{expected}; expected the same number of columns on every line"
+            )
+
+
+def _parse_frame(text: str, delimiter: str, header: bool, decimal: str, path: Path):
+    import pandas as pd
+
+    try:
+        return pd.read_csv(
+            _io.StringIO(text),
+            sep=r"\s+" if delimiter == " " else delimiter,
+            header=0 if header else None,
+            skipinitialspace=delimiter != " ",
+            decimal=decimal,
+        )
+    except Exception as exc:  # pandas.errors.ParserError and friends
+        raise DataFileError(f"{path.name}: cannot be parsed as a table ({exc})") from None
+
+
+def _n_numeric(frame) -> int:
+    import pandas as pd
+
+    return sum(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
+
+
+def _read_delimited(path: Path, columns) -> tuple[np.ndarray, list[str]]:
+    text = _read_text(path)
+    # Only CR/LF end lines: str.splitlines would also split at U+0085, which latin-1 text has.
+    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    numbered = [(i, line) for i, line in enumerate(physical, start=1) if line.strip()]
+    linenos = [i for i, _ in numbered]
+    lines = [line for _, line in numbered]
+    delimiter = _sniff_delimiter(lines, path)
+    _check_rectangular(lines, delimiter, linenos, path)
+    header = _has_header(list(_iter_rows(lines[:2], delimiter)))
+    if header and len(lines) == 1:
+        raise DataFileError(f"{path.name}: has a header but no rows; expected at least one sample")
+    body = "\n".join(lines)
+    frame = _parse_frame(body, delimiter, header, ".", path)
+    if delimiter != "," and _n_numeric(frame) < frame.shape[1]:
+        # "3,6;79" is 3.6 in much of Europe (and in many latin-1 files): take the reading
+        # that makes more columns numeric.
+        comma = _parse_frame(body, delimiter, header, ",", path)
+        if _n_numeric(comma) > _n_numeric(frame):
+            frame = comma
+    if not header:
+        frame.columns = _default_names(frame.shape[1])
+    X, names, _ = _frame_to_array(frame, columns, path)
+    _check_no_missing(X, names, linenos[1:] if header else linenos, path)
+    return X, names
+
+
+def _check_no_missing(X: np.ndarray, names: list[str], linenos: list[int], path: Path) -> None:
+    missing = np.isnan(X)
+    if missing.any():
+        row, col = np.argwhere(missing)[0]
+        where = f"line {linenos[row]}" if row < len(linenos) else f"data row {row + 1}"
+        raise DataFileError(
+            f"{path.name}: {where} has no number in column {names[col]!r}; "
+            f"expected a value in every cell (drop or fill missing values first)"
+        )
+
+
+def _frame_to_array(frame, columns, path: Path) -> tuple[np.ndarray, list[str], list[int]]:
+    """The numeric columns of ``frame`` (or the chosen ones) as float64, their names and positions."""
     import pandas as pd
 
     names = [str(c) for c in frame.columns]
     frame.columns = names
+    if frame.shape[0] == 0:
+        raise DataFileError(f"{path.name}: holds no rows; expected at least one sample")
     if columns is not None:
-        chosen = []
-        for col in columns:
-            if isinstance(col, str) and col in names:
-                chosen.append(col)
-            elif (isinstance(col, (int, np.integer)) or (isinstance(col, str) and col.isdigit())) and int(col) < len(names):
-                chosen.append(names[int(col)])
-            else:
-                raise InputError(f"--columns: {col!r} is not a column of {path.name}; it has {names}")
-        frame = frame[chosen]
-        bad = [c for c in chosen if not pd.api.types.is_numeric_dtype(frame[c])]
+        idx = _resolve_columns(columns, names, path)
+        bad = [names[i] for i in idx if not pd.api.types.is_numeric_dtype(frame.iloc[:, i])]
         if bad:
-            raise DataFileError(f"{path.name}: column(s) {bad} are not numeric; expected numbers in every selected column")
+            raise DataFileError(
+                f"{path.name}: column(s) {bad} are not numeric; expected numbers in every selected column"
+            )
     else:
-        numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-        dropped = [c for c in frame.columns if c not in numeric]
-        if not numeric:
+        idx = [i for i in range(len(names)) if pd.api.types.is_numeric_dtype(frame.iloc[:, i])]
+        dropped = [names[i] for i in range(len(names)) if i not in idx]
+        if not idx:
             raise DataFileError(f"{path.name}: has no numeric column (columns: {names}); expected numbers")
         if dropped:
-            warnings.warn(f"{path.name}: dropped non-numeric column(s) {dropped}", UserWarning, stacklevel=3)
-        frame = frame[numeric]
-    X = frame.to_numpy(dtype=np.float64)
-    return X, list(frame.columns)
+            warnings.warn(
+                f"{path.name}: dropped non-numeric column(s) {dropped}; choose columns with --columns",
+                UserWarning,
+                stacklevel=4,
+            )
+    X = frame.iloc[:, idx].to_numpy(dtype=np.float64)
+    return X, [names[i] for i in idx], idx

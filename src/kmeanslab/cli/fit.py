@@ -41,7 +41,8 @@ def run_fit(args: argparse.Namespace) -> int:
     from ..estimator import KMeans
     from ..io import prepare_out_dir, write_csv, write_json
 
-    out = prepare_out_dir(args.out) if args.out else None
+    if args.out:
+        prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     X, names, source = load_data(args)
     n_init = args.n_init if args.n_init == "auto" else positive_int(args.n_init)
     model = KMeans(
@@ -52,7 +53,8 @@ def run_fit(args: argparse.Namespace) -> int:
     model.fit(X)
     summary = fit_summary(model, source, names)
     print_summary(summary)
-    if out is not None:
+    if args.out:
+        out = prepare_out_dir(args.out)
         write_csv(out / "centers.csv", model.cluster_centers_, header=names)
         write_csv(out / "labels.csv", model.labels_, header=["label"])
         write_json(out / "summary.json", summary)
