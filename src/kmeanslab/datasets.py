@@ -606,10 +606,12 @@ def _unpickle(path: Path) -> Any:
         raise DatasetNotFoundError(f"{path}: no such file") from None
     except (EOFError, OSError, zlib.error) as exc:
         raise DataFileError(f"{path}: truncated or corrupt ({exc or type(exc).__name__})") from None
-    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        if "truncated" in str(exc):
-            raise DataFileError(f"{path}: truncated or corrupt ({exc})") from None
-        raise DataFileError(f"{path}: not a pickled MNIST tuple ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - arbitrary bytes can make the unpickler raise anything
+        # (UnpicklingError, OverflowError or MemoryError for absurd lengths, struct.error, ...)
+        detail = str(exc) or type(exc).__name__
+        if "truncated" in detail:
+            raise DataFileError(f"{path}: truncated or corrupt ({detail})") from None
+        raise DataFileError(f"{path}: not a pickled MNIST tuple ({detail})") from None
 
 
 def _pickle_part(part: Any, split: str, path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,11 @@ __all__ = [
 class KMeansLabError(Exception):
     """Base class of every error kmeanslab raises for bad input or a missing resource."""
 
+    def __str__(self) -> str:
+        # Messages often quote an underlying library's error, which may span lines; the CLI
+        # promises one line, so whitespace runs (newlines included) become single spaces.
+        return " ".join(super().__str__().split())
+
 
 class InputError(KMeansLabError, ValueError):
     """A parameter or an array has a value kmeanslab cannot use."""
