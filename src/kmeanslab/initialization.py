@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
-from .engine import Layout, canonical_order, compute_context, feature_moments, row_sq_norms
+from .engine import (
+    CenterArrays,
+    Layout,
+    _weights_arg,
+    canonical_order,
+    compute_context,
+    feature_moments,
+    row_sq_norms,
+)
 from .errors import InputError
 
 __all__ = [
@@ -79,7 +87,9 @@ def kmeans_plusplus(
 
     Each new centre is the best of ``2 + floor(ln k)`` candidates drawn in proportion to
     ``weight x squared distance to the nearest chosen centre``; the potentials of all
-    candidates are computed in one chunked pass over X.
+    candidates are computed in one chunked pass over X (the same chunk kernel as the Lloyd
+    passes: register-tiled for d >= 48, else BLAS), the distances to the chosen centre in a
+    second one, in float64.
     """
     n, d = X.shape
     if n_local_trials is None:
@@ -88,6 +98,7 @@ def kmeans_plusplus(
     if x_sq is None:
         x_sq = row_sq_norms(X, layout)
     weights = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
+    w_arg = _weights_arg(weights)
     # Draws are made over the rows in canonical order (see engine.canonical_order).
     order = canonical_order(X)
     sorted_weights = None if weights is None else weights[order]
@@ -110,11 +121,10 @@ def kmeans_plusplus(
                 break
             candidates = order[_draw(rng, cumulative, n_local_trials)]
             cand = np.ascontiguousarray(X[candidates])
-            cand64 = cand.astype(np.float64)
-            cand_sq = np.einsum("ij,ij->i", cand64, cand64)
+            arrays = CenterArrays.build(cand, layout, X.dtype)
             _kernels.candidate_potentials(
-                X, np.ascontiguousarray(cand.T), cand_sq, x_sq, closest, weights,
-                layout.chunk, layout.slab_rows, partials,
+                X, arrays.C, arrays.CT, arrays.c_sq, x_sq, closest, w_arg, layout.chunk,
+                layout.slab_rows, layout.use_blas, layout.center_block, arrays.n3, partials,
             )
             best = int(np.argmin(partials.sum(axis=0)))
             centers[c] = cand[best]

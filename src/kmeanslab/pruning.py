@@ -1,0 +1,379 @@
+"""Exact accelerations of Lloyd's assignment step: Hamerly, Elkan and Yinyang.
+
+Each keeps, per point, an upper bound on the distance to its centre and lower bounds on the
+distances to the others (one bound for Hamerly, one per group of centres for Yinyang, one per
+centre for Elkan). When the centres move by ``δ_j``, the triangle inequality loosens the bounds
+by at most ``δ_j``; a point whose bounds still separate its centre from all others keeps it
+without any distance being computed. The results are plain Lloyd's (see :mod:`kmeanslab.engine`):
+every test keeps a margin for the rounding error of the computed distances, so a point is only
+skipped when Lloyd would have given it the same label.
+
+What keeps an iteration cheap once few points move:
+
+* bounds are *lazy* (stored offset by the cumulative drift), so a skipped point costs a few
+  loads and no store;
+* the cluster sums are updated from the points that changed cluster, not recomputed from X
+  (a full recount, in the same order as Lloyd's pass, when many points moved or after n moves);
+* when most points fail their tests (the first iterations), the step is one dense pass of the
+  shared chunked kernel, which also resets every bound.
+
+The assigners implement the interface described in :class:`kmeanslab.engine.LloydAssigner` and
+are registered with :func:`kmeanslab.engine.register_assigner`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+import numba
+import numpy as np
+
+from . import _kernels
+from .engine import (
+    CenterArrays,
+    ClusterSums,
+    Layout,
+    _weights_arg,
+    assign_into,
+    direct_margin,
+    register_assigner,
+    rounding_margin,
+)
+
+__all__ = ["HamerlyAssigner", "ElkanAssigner", "YinyangAssigner", "yinyang_groups", "center_separations"]
+
+# A step whose tests failed for more than this fraction of the points (or of the distances, for
+# Elkan and Yinyang) is followed by a dense pass: the gathered path would cost as much.
+_DENSE_AGAIN = 0.4
+# Elkan: a point left with more than this fraction of the centres as candidates gets all its
+# distances from the chunk kernel (several times faster per distance than pair by pair).
+_GATHER_FRACTION = 0.25
+# Yinyang: about ten centres per group (Ding et al.), with the group bounds kept within this.
+_GROUP_BOUND_BYTES = 16 * 2**20
+# Below this much work (in multiply-adds, about 2 ms on one core) a step may run on one thread:
+# starting a parallel region costs a scheduler time slice (~8 ms measured) when another
+# process holds the other core, which is common on a shared machine. A probe of an empty
+# parallel region, repeated every few steps, tells whether that is the case now.
+_SERIAL_WORK = 5e7
+_PROBE_EVERY = 8
+_CONTENDED_SECONDS = 5e-4
+
+
+class _ThreadPolicy:
+    """Chooses, per step, between the slab threads and the calling thread alone.
+
+    Only the speed depends on the choice: slabs, and so results, are the same either way.
+    """
+
+    def __init__(self):
+        self._steps = _PROBE_EVERY
+        self._contended = False
+        self._probe = np.empty(max(2, numba.get_num_threads()))
+
+    def serial(self, effort: float) -> bool:
+        if effort >= _SERIAL_WORK or numba.get_num_threads() < 2:
+            return numba.get_num_threads() < 2
+        self._steps += 1
+        if self._steps >= _PROBE_EVERY:
+            self._steps = 0
+            start = time.perf_counter()
+            _kernels.parallel_probe(self._probe)
+            self._contended = time.perf_counter() - start > _CONTENDED_SECONDS
+        return self._contended or effort < _SERIAL_WORK / 16
+
+
+@contextlib.contextmanager
+def _one_thread(serial: bool):
+    """Run the enclosed kernels on the calling thread only (same slabs, same results)."""
+    if not serial:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def center_separations(C: np.ndarray, block: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
+    """Lower bounds on the distances between centres: (``s``, ``cc``).
+
+    ``s[a]`` is half the distance from centre a to the nearest other centre. The distances come
+    from float64 norms and products, less their worst-case rounding error, so they are never
+    larger than the true ones. Computed in row blocks so that nothing k x k is kept.
+    """
+    c = np.asarray(C, dtype=np.float64)
+    k, d = c.shape
+    c_sq = np.einsum("ij,ij->i", c, c)
+    coef = (2 * d + 16) * np.finfo(np.float64).eps
+    s = np.empty(k)
+    for a in range(0, k, block):
+        b = min(a + block, k)
+        d2 = c_sq[a:b, None] + c_sq[None, :] - 2.0 * (c[a:b] @ c.T)
+        d2 -= coef * (c_sq[a:b, None] + c_sq[None, :])
+        np.maximum(d2, 0.0, out=d2)
+        d2[np.arange(b - a), np.arange(a, b)] = np.inf
+        s[a:b] = 0.5 * np.sqrt(d2.min(axis=1))
+    return s, None
+
+
+def _half_distances(C: np.ndarray) -> np.ndarray:
+    """Half the (lower-bounded) distance between every pair of centres, k x k float64."""
+    c = np.asarray(C, dtype=np.float64)
+    d = c.shape[1]
+    c_sq = np.einsum("ij,ij->i", c, c)
+    coef = (2 * d + 16) * np.finfo(np.float64).eps
+    d2 = c_sq[:, None] + c_sq[None, :] - 2.0 * (c @ c.T)
+    d2 -= coef * (c_sq[:, None] + c_sq[None, :])
+    np.maximum(d2, 0.0, out=d2)
+    return 0.5 * np.sqrt(d2)
+
+
+def yinyang_groups(centers: np.ndarray, n_groups: int, n_iter: int = 5) -> np.ndarray:
+    """Group the centres by a few Lloyd iterations on the centres themselves (deterministic).
+
+    Returns the group index of every centre, groups numbered 0..G-1 with none empty.
+    """
+    c = np.asarray(centers, dtype=np.float64)
+    k = c.shape[0]
+    n_groups = max(1, min(n_groups, k))
+    seeds = c[(np.arange(n_groups) * k) // n_groups].copy()
+    c_sq = np.einsum("ij,ij->i", c, c)
+    groups = np.zeros(k, dtype=np.int64)
+    for _ in range(n_iter):
+        d2 = c_sq[:, None] - 2.0 * (c @ seeds.T) + np.einsum("ij,ij->i", seeds, seeds)[None, :]
+        groups = np.argmin(d2, axis=1)
+        for g in range(n_groups):
+            members = groups == g
+            if members.any():
+                seeds[g] = c[members].mean(axis=0)
+    _, groups = np.unique(groups, return_inverse=True)  # drop empty groups, keep the order
+    return groups.astype(np.int64)
+
+
+class _BoundedAssigner:
+    """What the three pruning assigners share: state, sums, drifts, dense passes."""
+
+    name = "bounded"
+    mode = _kernels.MODE_LLOYD
+
+    def __init__(self, X: np.ndarray, k: int, sample_weight: np.ndarray | None, x_sq: np.ndarray):
+        n, d = X.shape
+        self.X, self.k, self.weights, self.x_sq = X, k, sample_weight, x_sq
+        self._w = _weights_arg(sample_weight)
+        self.layout = Layout.for_shape(n, d, k, X.itemsize)
+        self.labels = np.full(n, -1, dtype=np.int32)
+        self.upper = np.empty(n, dtype=np.float32)
+        self.n_changed = n
+        self.loss_sum = 0.0
+        self.stats: list[dict] = []
+        self._margin = rounding_margin(d, X.dtype)
+        self._tight = direct_margin(d, X.dtype)
+        self._drift_factor = direct_margin(d, np.float64)
+        self._weighted_x_sq = float(x_sq.sum() if sample_weight is None else np.dot(sample_weight, x_sq))
+        self.cum = np.zeros(k)
+        self.cum_max = 0.0
+        self._drift = np.zeros(k)
+        self.sums = ClusterSums(X, k, self._w, self.layout)
+        self._stats = np.empty((self.layout.n_slabs, 3), dtype=np.int64)
+        self._dense_next = True
+        self._effort = math.inf
+        self._threads = _ThreadPolicy()
+        self._lower = np.empty((0, 1), dtype=np.float32)
+        self._glower = np.empty(0, dtype=np.float32)
+        self._groups = np.empty(0, dtype=np.int64)
+        self.cum_group = np.empty(0)
+        self.prev_cum_group = np.empty(0)
+
+    # ------------------------------------------------------------------ the interface
+
+    def step(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign every row to the nearest of ``centers``; return labels, sums and weights."""
+        arrays = CenterArrays.build(centers, self.layout, self.X.dtype)
+        cmax_sq = float(arrays.c_sq.max())
+        if self._dense_next:
+            self._dense_step(arrays, cmax_sq)
+            self._effort = math.inf
+        else:
+            with _one_thread(self._threads.serial(self._effort)):
+                moves, work, self._effort = self._pruned_step(arrays, cmax_sq)
+            with _one_thread(self._threads.serial(2.0 * moves * self.X.shape[1])):
+                self.sums.apply(self.labels, self._stats[:, 0])
+            self._dense_next = work > _DENSE_AGAIN
+            self.n_changed = moves
+            self.loss_sum = self._loss(arrays)
+        return self.labels, self.sums.sums, self.sums.wsums
+
+    def centers_moved(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Loosen the bounds by how far each centre moved (lazily: only the offsets change)."""
+        diff = np.asarray(new, dtype=np.float64) - np.asarray(old, dtype=np.float64)
+        drift = np.sqrt(np.einsum("ij,ij->i", diff, diff)) * self._drift_factor
+        self._drift = drift
+        self.cum = self.cum + drift
+        self.cum_max += float(drift.max()) if len(drift) else 0.0
+        if len(self._groups):
+            self.prev_cum_group = self.cum_group.copy()
+            group_drift = np.zeros(len(self.cum_group))
+            np.maximum.at(group_drift, self._groups, drift)
+            self.cum_group = self.cum_group + group_drift
+
+    def min_sq_dists(self, centers: np.ndarray) -> np.ndarray:
+        """Squared distance of each row to its centre, computed as plain Lloyd computes it."""
+        n = self.X.shape[0]
+        labels = np.empty(n, dtype=np.int32)
+        min_d2 = np.empty(n, dtype=np.float64)
+        assign_into(self.X, CenterArrays.build(centers, self.layout, self.X.dtype), self.x_sq,
+                    self.layout, labels, min_d2)
+        return min_d2
+
+    def final_labels(self, centers: np.ndarray) -> np.ndarray:
+        """Labels for ``centers`` (after :meth:`centers_moved`): one more, cheap, step."""
+        return self.step(centers)[0]
+
+    # ------------------------------------------------------------------ shared machinery
+
+    def _dense_step(self, arrays: CenterArrays, cmax_sq: float) -> None:
+        layout, sums = self.layout, self.sums
+        slab_sums, slab_wsums = sums.slab_buffers()
+        stats = np.empty((layout.n_slabs, 2))
+        self._prepare_dense(arrays)
+        _kernels.dense_pass(
+            self.X, arrays.C, arrays.CT, arrays.c_half, self.x_sq, self._w, layout.chunk,
+            layout.slab_rows, layout.use_blas, layout.center_block, arrays.n3,
+            self.mode, self._groups, self._margin, cmax_sq, self.cum, self.cum_group, self.cum_max,
+            self.labels, _NO_FLOATS, self.upper, self._lower, self._glower,
+            slab_sums, slab_wsums, stats, True, sums.move_idx, sums.move_old, sums.move_cap,
+        )
+        sums.from_slabs()
+        self.n_changed = int(stats[:, 0].sum())
+        self.loss_sum = float(stats[:, 1].sum())
+        self._dense_next = False
+        self.stats.append({"dense": True, "moves": self.n_changed})
+
+    def _prepare_dense(self, arrays: CenterArrays) -> None:
+        """Set up what the dense pass needs for this algorithm (Yinyang: the groups)."""
+
+    def _loss(self, arrays: CenterArrays) -> float:
+        """``sum w||x - c||²`` of the current assignment, from the sums: Σw||x||² − 2Σc·S + ΣW||c||²."""
+        c = arrays.C[: self.k].astype(np.float64)
+        cross = float(np.einsum("ij,ij->", c, self.sums.sums))
+        return max(self._weighted_x_sq - 2.0 * cross + float(np.dot(self.sums.wsums, arrays.c_sq)), 0.0)
+
+    def _pruned_step(self, arrays: CenterArrays, cmax_sq: float) -> tuple[int, float]:
+        raise NotImplementedError
+
+
+_NO_FLOATS = np.empty(0, dtype=np.float64)
+
+
+class HamerlyAssigner(_BoundedAssigner):
+    """Hamerly's algorithm (2010): one lower bound per point, on the second-nearest centre.
+
+    Best for small k: a point's test costs O(1) whatever k, and the points that fail it are
+    gathered into chunks for the dense kernel.
+    """
+
+    name = "hamerly"
+    mode = _kernels.MODE_HAMERLY
+
+    def __init__(self, X, k, sample_weight, x_sq):
+        super().__init__(X, k, sample_weight, x_sq)
+        self._lower = np.empty((X.shape[0], 1), dtype=np.float32)
+
+    def _pruned_step(self, arrays, cmax_sq):
+        layout = self.layout
+        s_half, _ = center_separations(arrays.C[: self.k])
+        _kernels.hamerly_step(
+            self.X, arrays.C, arrays.CT, arrays.c_half, self.x_sq, layout.chunk, layout.slab_rows,
+            layout.use_blas, layout.center_block, arrays.n3, s_half, self._margin, cmax_sq,
+            self._tight, self.cum, self.cum_max, self.labels, self.upper, self._lower,
+            self.sums.move_idx, self.sums.move_old, self.sums.move_cap, self._stats,
+        )
+        moves, full, tight = (int(v) for v in self._stats.sum(axis=0))
+        n, d = self.X.shape
+        self.stats.append({"dense": False, "moves": moves, "full": full, "tightened": tight})
+        return moves, full / max(1, n), 8 * n + (full * self.k + tight) * d
+
+
+class ElkanAssigner(_BoundedAssigner):
+    """Elkan's algorithm (2003): a lower bound per point and centre (n x k float32).
+
+    Prunes the most distance computations, at the price of n x k memory and of touching k
+    bounds for every point whose centre is not isolated enough.
+    """
+
+    name = "elkan"
+    mode = _kernels.MODE_ELKAN
+
+    def __init__(self, X, k, sample_weight, x_sq):
+        super().__init__(X, k, sample_weight, x_sq)
+        self._lower = np.empty((X.shape[0], k), dtype=np.float32)
+        self._glower = np.empty(X.shape[0], dtype=np.float32)
+
+    def _pruned_step(self, arrays, cmax_sq):
+        layout = self.layout
+        half_cc = _half_distances(arrays.C[: self.k])
+        np.fill_diagonal(half_cc, np.inf)
+        s_half = half_cc.min(axis=1) if self.k > 1 else np.full(1, np.inf)
+        _kernels.elkan_step(
+            self.X, arrays.C, arrays.CT, arrays.c_half, self.x_sq, layout.chunk, layout.slab_rows,
+            layout.use_blas, layout.center_block, arrays.n3, half_cc, s_half, self._margin, cmax_sq,
+            self._tight, self.cum, self.cum_max, int(self.k * _GATHER_FRACTION), self.labels, self.upper,
+            self._lower, self._glower, self.sums.move_idx, self.sums.move_old, self.sums.move_cap, self._stats,
+        )
+        moves, tightened, dists = (int(v) for v in self._stats.sum(axis=0))
+        n, d = self.X.shape
+        self.stats.append({"dense": False, "moves": moves, "tightened": tightened, "distances": dists})
+        return moves, dists / max(1, n * self.k), n * (8 + self.k) + tightened * (2 * self.k + d) + dists * d
+
+
+class YinyangAssigner(_BoundedAssigner):
+    """Yinyang k-means (Ding et al. 2015): a lower bound per point and group of centres.
+
+    The centres are grouped once, at the first step, by clustering them into about k/10
+    groups (fewer when n is large, to bound the memory); a global filter, a group filter and
+    a per-centre filter leave few distances to compute.
+    """
+
+    name = "yinyang"
+    mode = _kernels.MODE_YINYANG
+
+    def __init__(self, X, k, sample_weight, x_sq):
+        super().__init__(X, k, sample_weight, x_sq)
+        n = X.shape[0]
+        by_memory = max(1, _GROUP_BOUND_BYTES // max(1, 4 * n))
+        self.n_groups = int(max(1, min(math.ceil(k / 10), by_memory, k)))
+        self._glower = np.empty(n, dtype=np.float32)
+
+    def _prepare_dense(self, arrays):
+        if not len(self._groups):
+            self._groups = yinyang_groups(arrays.C[: self.k], self.n_groups)
+            self.n_groups = int(self._groups.max()) + 1
+            self._lower = np.empty((self.X.shape[0], self.n_groups), dtype=np.float32)
+            order = np.argsort(self._groups, kind="stable")
+            self._group_members = order.astype(np.int64)
+            self._group_start = np.searchsorted(self._groups[order], np.arange(self.n_groups + 1)).astype(np.int64)
+            self.cum_group = np.zeros(self.n_groups)
+            self.prev_cum_group = np.zeros(self.n_groups)
+
+    def _pruned_step(self, arrays, cmax_sq):
+        layout = self.layout
+        _kernels.yinyang_step(
+            self.X, arrays.C, arrays.c_half, self.x_sq, layout.slab_rows, self._groups,
+            self._group_start, self._group_members, self._drift, self._margin, cmax_sq,
+            self._tight, self.cum, self.cum_group, self.prev_cum_group, self.cum_max,
+            self.labels, self.upper, self._lower, self._glower,
+            self.sums.move_idx, self.sums.move_old, self.sums.move_cap, self._stats,
+        )
+        moves, grouped, dists = (int(v) for v in self._stats.sum(axis=0))
+        n, d = self.X.shape
+        self.stats.append({"dense": False, "moves": moves, "group_filtered": grouped, "distances": dists})
+        return moves, dists / max(1, n * self.k), 8 * n + grouped * (self.n_groups * 4 + d) + 2 * dists * d
+
+
+register_assigner("hamerly", HamerlyAssigner)
+register_assigner("elkan", ElkanAssigner)
+register_assigner("yinyang", YinyangAssigner)

@@ -1,0 +1,277 @@
+"""The compiled kernels against brute force: dot products, assignment, sums, bounds, layout."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kmeanslab import _kernels
+from kmeanslab.engine import (
+    CenterArrays,
+    ClusterSums,
+    Layout,
+    _NO_BOUNDS,
+    _NO_BOUNDS_2D,
+    _NO_FLOATS,
+    _NO_GROUPS,
+    _weights_arg,
+    assign,
+    cluster_sums,
+    compute_context,
+    feature_moments,
+    inertia,
+    rounding_margin,
+    row_sq_norms,
+)
+from kmeanslab.pruning import center_separations, yinyang_groups
+
+
+def _brute_sq_dists(X, C):
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    return ((X[:, None, :] - C[None, :, :]) ** 2).sum(-1)
+
+
+def _layouts(n, d, k, itemsize):
+    """The shape's own layout and the same with the other source of dot products."""
+    base = Layout.for_shape(n, d, k, itemsize)
+    other = dataclasses.replace(base, use_blas=not base.use_blas, center_block=0 if not base.use_blas else 6)
+    return [base, other]
+
+
+def _dense(X, centers, layout, weights=None, mode=_kernels.MODE_LLOYD, lower_cols=1, groups=_NO_GROUPS):
+    n, d = X.shape
+    k = len(centers)
+    arrays = CenterArrays.build(centers, layout, X.dtype)
+    labels = np.full(n, -1, dtype=np.int32)
+    min_d2 = np.empty(n)
+    upper = np.empty(n if mode else 0, dtype=np.float32)
+    lower = np.empty((n, lower_cols) if mode else (0, 1), dtype=np.float32)
+    glower = np.empty(n if mode else 0, dtype=np.float32)
+    sums = np.empty((layout.n_slabs, k, d))
+    wsums = np.empty((layout.n_slabs, k))
+    stats = np.empty((layout.n_slabs, 2))
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    with compute_context():
+        _kernels.dense_pass(
+            X, arrays.C, arrays.CT, arrays.c_half, row_sq_norms(X), _weights_arg(weights), layout.chunk,
+            layout.slab_rows, layout.use_blas, layout.center_block, arrays.n3, mode, groups,
+            rounding_margin(d, X.dtype), float(arrays.c_sq.max()), np.zeros(k), np.zeros(n_groups), 0.0,
+            labels, min_d2, upper, lower, glower, sums, wsums, stats, True,
+            np.empty(1, np.int32), np.empty(1, np.int32), 0,
+        )
+    return dict(labels=labels, min_d2=min_d2, upper=upper, lower=lower, glower=glower,
+                sums=sums.sum(0), wsums=wsums.sum(0), changed=stats[:, 0].sum(), loss=stats[:, 1].sum())
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@pytest.mark.parametrize("n, d, k", [(1, 1, 1), (5, 3, 2), (1000, 784, 10), (60000, 784, 256), (10**6, 32, 1000)])
+def test_layout_partitions_the_rows_into_whole_chunks(n, d, k):
+    layout = Layout.for_shape(n, d, k, 4)
+    assert layout.slab_rows % layout.chunk == 0 and layout.chunk % 4 == 0
+    assert (layout.n_slabs - 1) * layout.slab_rows < n <= layout.n_slabs * layout.slab_rows
+    assert layout.n_slabs <= 64
+    # Bounded memory: the per-slab partial sums stay within a few tens of MiB.
+    assert layout.n_slabs * k * d * 8 <= max(32 * 2**20, 16 * k * d * 8)
+    assert layout.use_blas == (k > 40 or d < 48)
+
+
+# --------------------------------------------------------------------------- dot products
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7, 30])
+def test_both_dot_sources_match_brute_force(dtype, k):
+    rng = np.random.default_rng(k)
+    X = rng.normal(size=(203, 50)).astype(dtype)
+    C = rng.normal(size=(k, 50)).astype(dtype)
+    ref = X.astype(np.float64) @ C.astype(np.float64).T
+    for layout in _layouts(len(X), 50, k, X.itemsize):
+        arrays = CenterArrays.build(C, layout, dtype)
+        cols = arrays.CT.shape[1] if layout.use_blas else arrays.C.shape[0]
+        dots = np.empty((len(X) + 4, cols), dtype=dtype)
+        rows = np.empty(len(X) + 4, dtype=np.int64)
+        _kernels._chunk_dots(X, rows, len(X), 0, arrays.C, arrays.CT, layout.use_blas, max(3, layout.center_block),
+                             arrays.n3, np.empty((len(X), 50), dtype), dots)
+        tol = 1e-10 if dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(dots[: len(X), :k], ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tiled_dot_products_do_not_depend_on_the_rows_position(dtype):
+    """Gathered in another order, every row's dot products are bit-identical."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(61, 100)).astype(dtype)
+    C = rng.normal(size=(8, 100)).astype(dtype)
+    layout = Layout(n=61, chunk=64, slab_rows=64, n_slabs=1, use_blas=False, center_block=3)
+    arrays = CenterArrays.build(C, layout, dtype)
+
+    def dots_for(order):
+        rows = np.empty(len(order) + 4, dtype=np.int64)
+        rows[: len(order)] = order
+        out = np.empty((len(order) + 4, arrays.C.shape[0]), dtype=dtype)
+        _kernels._chunk_dots(X, rows, len(order), -1, arrays.C, arrays.CT, False, 3, arrays.n3,
+                             np.empty((1, 100), dtype), out)
+        return out[: len(order)]
+
+    forward = dots_for(np.arange(61))
+    backward = dots_for(np.arange(61)[::-1])
+    assert forward.tobytes() == backward[::-1].tobytes()
+
+
+@pytest.mark.parametrize("k", [5, 40])
+def test_nearest_breaks_ties_to_the_lowest_index(k):
+    c_half = np.zeros(k)
+    row = np.zeros(k)
+    row[[2, 4]] = 1.0  # the two smallest values, equal
+    assert _kernels._nearest(row, c_half, k) == (2, -1.0)
+
+
+# --------------------------------------------------------------------------- assignment and sums
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_pass_assigns_sums_and_counts_like_brute_force(dtype):
+    # Small integers: distances and sums are exact, ties are common and go to the lowest index.
+    rng = np.random.default_rng(1)
+    X = rng.integers(-3, 4, size=(500, 60)).astype(dtype)
+    C = rng.integers(-3, 4, size=(9, 60)).astype(dtype)
+    C[5] = C[2]  # a duplicate centre: 5 never wins
+    weights = rng.integers(0, 3, len(X)).astype(np.float64)
+    d2 = _brute_sq_dists(X, C)
+    expected = d2.argmin(1)
+    for layout in _layouts(*X.shape, len(C), X.itemsize):
+        out = _dense(X, C, layout, weights)
+        np.testing.assert_array_equal(out["labels"], expected)
+        np.testing.assert_allclose(out["min_d2"], d2.min(1), atol=1e-3)
+        assert out["changed"] == len(X)
+        ref_sums, ref_w = cluster_sums(X, expected, len(C), weights)
+        np.testing.assert_array_equal(out["sums"], ref_sums)
+        np.testing.assert_array_equal(out["wsums"], ref_w)
+        np.testing.assert_array_equal(ref_w, np.bincount(expected, weights, minlength=len(C)))
+        assert out["loss"] == pytest.approx(np.dot(weights, d2.min(1)), abs=1e-2)
+
+
+def test_assign_matches_brute_force_and_inertia_sums_directly():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(700, 5))
+    C = rng.normal(size=(6, 5))
+    labels, min_d2 = assign(X, C)
+    d2 = _brute_sq_dists(X, C)
+    np.testing.assert_array_equal(labels, d2.argmin(1))
+    np.testing.assert_allclose(min_d2, d2.min(1), atol=1e-12)
+    w = rng.uniform(size=len(X))
+    assert inertia(X, C, labels, w) == pytest.approx(np.dot(w, d2.min(1)), rel=1e-12)
+
+
+def test_incremental_sums_match_a_recount():
+    rng = np.random.default_rng(3)
+    X = rng.integers(-5, 6, size=(3000, 7)).astype(np.float64)  # exact sums
+    k = 6
+    weights = rng.integers(0, 3, len(X)).astype(np.float64)
+    layout = Layout.for_shape(*X.shape, k, 8)
+    labels = rng.integers(0, k - 1, len(X)).astype(np.int32)
+    sums = ClusterSums(X, k, _weights_arg(weights), layout)
+    moved = np.zeros(layout.n_slabs, dtype=np.int64)
+    with compute_context():
+        for s in range(layout.n_slabs):  # ten points of each slab start in cluster k - 1
+            labels[s * layout.slab_rows + np.arange(0, 100, 10)] = k - 1
+        sums.recount(labels)
+        # Move forty points of each slab, among them every point of cluster k - 1.
+        for s in range(layout.n_slabs):
+            chosen = s * layout.slab_rows + np.arange(0, 200, 5)
+            assert len(chosen) <= sums.move_cap
+            base = s * sums.move_cap
+            sums.move_idx[base : base + len(chosen)] = chosen
+            sums.move_old[base : base + len(chosen)] = labels[chosen]
+            moved[s] = len(chosen)
+            labels[chosen] = (labels[chosen] + 1) % (k - 1)
+        sums.apply(labels, moved)
+    ref_sums, ref_w = cluster_sums(X, labels, k, weights)
+    np.testing.assert_array_equal(sums.sums, ref_sums)
+    np.testing.assert_array_equal(sums.wsums, ref_w)
+    assert ref_w[k - 1] == 0.0 and np.all(sums.sums[k - 1] == 0.0)
+    assert sums.since_count == moved.sum()  # updated from the moves, not recounted
+
+
+def test_reduce_slabs_is_numpy_sum_in_slab_order():
+    rng = np.random.default_rng(4)
+    parts = rng.normal(size=(7, 5, 3)) * 10.0 ** rng.integers(-8, 8, size=(7, 5, 3))
+    weights = rng.normal(size=(7, 5))
+    out, out_w = np.empty((5, 3)), np.empty(5)
+    _kernels.reduce_slabs(parts, weights, out, out_w)
+    assert out.tobytes() == parts.sum(axis=0).tobytes()
+    assert out_w.tobytes() == weights.sum(axis=0).tobytes()
+
+
+def test_feature_moments():
+    rng = np.random.default_rng(5)
+    X = rng.normal(1e4, 2.0, size=(999, 4))  # a large mean: two passes keep the variance exact
+    w = rng.uniform(size=len(X))
+    mean, var = feature_moments(X, w)
+    ref_mean = np.average(X, axis=0, weights=w)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-13)
+    np.testing.assert_allclose(var, np.average((X - ref_mean) ** 2, axis=0, weights=w), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mode", ["hamerly", "yinyang", "elkan"])
+def test_dense_pass_bounds_hold_for_the_true_distances(dtype, mode):
+    rng = np.random.default_rng(6)
+    X = (rng.normal(size=(400, 64)) + 50.0).astype(dtype)  # large norms: the norm trick cancels
+    C = (rng.normal(size=(12, 64)) + 50.0).astype(dtype)
+    true = np.sqrt(_brute_sq_dists(X, C))
+    n, k = len(X), len(C)
+    groups = yinyang_groups(C, 4) if mode == "yinyang" else _NO_GROUPS
+    cols = {"hamerly": 1, "yinyang": int(groups.max()) + 1 if len(groups) else 1, "elkan": k}[mode]
+    code = {"hamerly": _kernels.MODE_HAMERLY, "yinyang": _kernels.MODE_YINYANG, "elkan": _kernels.MODE_ELKAN}[mode]
+    for layout in _layouts(n, 64, k, X.itemsize):
+        out = _dense(X, C, layout, mode=code, lower_cols=cols, groups=groups)
+        labels = out["labels"]
+        own = true[np.arange(n), labels]
+        assert np.all(out["upper"] >= own)
+        others = true.copy()
+        others[np.arange(n), labels] = np.inf
+        if mode == "hamerly":
+            assert np.all(out["lower"][:, 0] <= others.min(1))
+        elif mode == "elkan":
+            assert np.all(out["lower"] <= np.where(np.isinf(others), true, others))
+            assert np.all(out["glower"] <= others.min(1))
+        else:
+            for g in range(cols):
+                assert np.all(out["lower"][:, g] <= others[:, groups == g].min(1))
+            assert np.all(out["glower"] <= others.min(1))
+
+
+def test_float32_rounding_helpers_round_outwards():
+    values = np.concatenate([np.random.default_rng(7).normal(size=1000) * 10.0 ** np.arange(-5, 5).repeat(100), [0.0, 1e-40]])
+    for v in values:
+        assert np.float64(_kernels._up32(v)) >= v
+        assert np.float64(_kernels._down32(v)) <= v
+    assert np.isinf(_kernels._up32(np.inf)) and _kernels._down32(np.inf) > 1e38
+
+
+def test_center_separations_never_exceed_the_true_half_distances():
+    rng = np.random.default_rng(8)
+    C = rng.normal(size=(40, 30)) + 1e3
+    C[7] = C[3]  # coincident centres: separation 0
+    s, _ = center_separations(C, block=16)
+    true = np.sqrt(_brute_sq_dists(C, C))
+    np.fill_diagonal(true, np.inf)
+    assert np.all(s <= 0.5 * true.min(1))
+    assert s[3] == 0.0 and s[7] == 0.0
+
+
+def test_yinyang_groups_cover_every_centre():
+    C = np.random.default_rng(9).normal(size=(57, 4))
+    groups = yinyang_groups(C, 6)
+    assert groups.shape == (57,) and groups.min() == 0
+    assert set(groups.tolist()) == set(range(groups.max() + 1))
+    assert groups.max() + 1 <= 6
