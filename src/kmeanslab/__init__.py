@@ -20,6 +20,8 @@ from .errors import (
     ModelFileError,
 )
 from .estimator import KMeans
+from .minibatch import MiniBatchKMeans
+from .persistence import load
 
 __version__ = "0.1.0"
 
@@ -30,6 +32,8 @@ __all__ = [
     "rand_init",
     "k_means",
     "KMeans",
+    "MiniBatchKMeans",
+    "load",
     "KMeansLabError",
     "InputError",
     "DataFileError",
@@ -40,7 +44,7 @@ __all__ = [
 ]
 
 # Submodules with heavier imports (matplotlib, dask, ...) load on first use.
-_LAZY_MODULES = ("datasets", "io", "experiments", "plots", "report", "distributed", "text")
+_LAZY_MODULES = ("datasets", "io", "experiments", "plots", "report", "distributed", "streaming", "text")
 
 
 def __getattr__(name: str) -> Any:

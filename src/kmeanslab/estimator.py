@@ -42,6 +42,20 @@ __all__ = ["KMeans", "LOSS_KINDS"]
 LOSS_KINDS = ("sse", "mse", "mean_dist")
 
 
+def _beyond_memory(X: Any):
+    """The module that handles X when it is not for the in-memory engine, else None.
+
+    Dask arrays go to :mod:`kmeanslab.distributed`; memory maps and row-sliceable array-likes
+    (h5py, zarr, ``streaming.NpyFile``) above ``streaming.STREAM_MIN_BYTES`` to
+    :mod:`kmeanslab.streaming`.
+    """
+    from . import distributed, streaming
+
+    if distributed.is_dask_array(X):
+        return distributed
+    return streaming if streaming.is_out_of_core(X) else None
+
+
 class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     """K-means clustering with an exact, chunked Lloyd engine.
 
@@ -196,6 +210,9 @@ default="k-means++"
         -------
         self
         """
+        beyond = _beyond_memory(X)
+        if beyond is not None:  # a dask array, or too big to hold: fit block by block
+            return beyond.fit_kmeans(self, X, sample_weight)
         X = self._check_X(X, reset=True)
         params = self._check_params(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
@@ -254,12 +271,18 @@ default="k-means++"
 
     def predict(self, X: Any) -> np.ndarray:
         """Index of the nearest centre for each row of X (ties to the lowest index)."""
+        beyond = _beyond_memory(X)
+        if beyond is not None:
+            return beyond.predict(self, X)
         X = self._check_X(X, reset=False)
         labels, _ = assign(X, self._centers_for(X))
         return labels
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance from each row of X to each centre, shape (n_samples, n_clusters)."""
+        beyond = _beyond_memory(X)
+        if beyond is not None:
+            return beyond.transform(self, X)
         X = self._check_X(X, reset=False)
         centers = self._centers_for(X)
         c_sq = np.einsum("ij,ij->i", centers, centers)
@@ -308,3 +331,22 @@ default="k-means++"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
+    def save(self, path: Any) -> Any:
+        """Write this fitted model to ``path`` as an ``.npz`` model file.
+
+        The file holds the centres, the parameters, the fitted attributes and a format
+        version, and is read back by :func:`kmeanslab.load` without pickle.
+
+        Parameters
+        ----------
+        path : path-like
+            Written atomically, as given (no ``.npz`` is appended).
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from .persistence import save_model
+
+        return save_model(self, path)

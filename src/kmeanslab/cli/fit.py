@@ -34,6 +34,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", metavar="DIR", help="write centers.csv, labels.csv, summary.json, model.npz here")
     p.add_argument("--verbose", action="store_true", help="print the loss at every iteration")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="fit on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
+                        "to start a local cluster of N worker processes (needs kmeanslab[dask])")
     p.set_defaults(handler=run_fit)
 
 
@@ -43,14 +46,17 @@ def run_fit(args: argparse.Namespace) -> int:
 
     if args.out:
         prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
-    X, names, source = load_data(args)
+    X, names, source = _load(args)
     n_init = args.n_init if args.n_init == "auto" else positive_int(args.n_init)
     model = KMeans(
         n_clusters=args.k, init=args.init, n_init=n_init, max_iter=args.max_iter, tol=args.tol,
         stop=args.stop, empty=args.empty, algorithm=args.algorithm, random_state=args.seed,
         verbose=args.verbose,
     )
-    model.fit(X)
+    if args.scheduler:
+        _fit_on_dask(model, X, args.scheduler)
+    else:
+        model.fit(X)
     summary = fit_summary(model, source, names)
     print_summary(summary)
     if args.out:
@@ -62,6 +68,32 @@ def run_fit(args: argparse.Namespace) -> int:
             model.save(out / "model.npz")
         console.print(f"wrote {', '.join(sorted(p.name for p in _written(out)))} to {out}")
     return 0
+
+
+def _load(args: argparse.Namespace):
+    """DATA as ``load_data`` reads it, except a large ``.npy``: opened for block reads.
+
+    KMeans then streams it (see :mod:`kmeanslab.streaming`) instead of mapping it whole.
+    """
+    path = getattr(args, "data", None)
+    if path and str(path).lower().endswith(".npy") and not args.columns and Path(path).is_file():
+        from ..streaming import STREAM_MIN_BYTES, open_npy
+
+        source = open_npy(path)
+        if source.nbytes >= STREAM_MIN_BYTES:
+            return source, [f"x{i}" for i in range(source.shape[1])], str(path)
+        source.close()
+    return load_data(args)
+
+
+def _fit_on_dask(model, X, scheduler: str) -> None:
+    """Fit on the Dask cluster at ``scheduler``; the labels come back for the summary and files."""
+    from ..distributed import as_dask_array, connect
+
+    with connect(scheduler) as client:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        model.fit(as_dask_array(X, min_blocks=2 * n_workers))
+        model.labels_ = np.asarray(model.labels_)
 
 
 def _written(out: Path):

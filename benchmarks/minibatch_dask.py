@@ -1,0 +1,215 @@
+"""Mini-batch, streaming and Dask against the exact in-memory fit, on MNIST-60k-shift.
+
+Run ``python -m benchmarks.minibatch_dask`` (``--quick`` for a short run). Needs
+``$KMEANSLAB_DATA/mnist/t10k-images-idx3-ubyte.gz``; the Dask rows need ``kmeanslab[dask]``.
+
+MNIST-60k-shift: the 10000 official test images (float32 in [0, 1]) and five copies shifted by
+one pixel (right, left, down, up, down-right; vacated pixels are 0): 60000 x 784.
+
+Rows printed:
+
+* mini-batch: for each k and seed, the exact fit (``KMeans(algorithm="lloyd")``: k-means++, then
+  full Lloyd to convergence) and
+  ``MiniBatchKMeans`` with the same seed; the median time, the speed-up over the exact fit and
+  the inertia relative to the exact fit's (target: within 2% at >= 5x less time). scikit-learn's
+  ``MiniBatchKMeans`` is shown for reference.
+* streaming: ``KMeans`` on the same data read block by block from a ``.npy`` file (no memory
+  map), from the same initial centres as an in-memory fit.
+* dask: a LocalCluster of worker processes on this machine (loopback only): the same fit from
+  the same initial centres (labels compared with the in-memory fit), per-iteration time, and a
+  k-means‖-seeded fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHIFTS = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1))
+
+
+def _shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    out = np.zeros_like(images)
+    h, w = images.shape[1:]
+    out[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
+        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
+def mnist_60k_shift(data_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """The 10000 MNIST test images and five one-pixel shifts of them, (60000, 784) float32."""
+    root = Path(data_dir or os.environ.get("KMEANSLAB_DATA", "../shared/data"))
+    path = root / "mnist" / "t10k-images-idx3-ubyte.gz"
+    if not path.exists():
+        raise SystemExit(f"MNIST test images not found at {path}; set KMEANSLAB_DATA")
+    raw = gzip.decompress(path.read_bytes())
+    count, rows, cols = (int.from_bytes(raw[i : i + 4], "big") for i in (4, 8, 12))
+    images = np.frombuffer(raw, np.uint8, offset=16).reshape(count, rows, cols).astype(np.float32) / 255.0
+    parts = [images] + [_shifted(images, dy, dx) for dy, dx in SHIFTS]
+    return np.ascontiguousarray(np.concatenate(parts).reshape(-1, rows * cols))
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def _row(cells, widths):
+    return "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))
+
+
+# --------------------------------------------------------------------------- mini-batch
+
+
+def bench_minibatch(X, ks, seeds, batch_size):
+    from sklearn.cluster import MiniBatchKMeans as SKMiniBatch
+
+    from kmeanslab import KMeans, MiniBatchKMeans
+
+    # Warm the compiled kernels for float32 before timing anything.
+    KMeans(4, random_state=0, max_iter=2).fit(X[:3000])
+    MiniBatchKMeans(4, random_state=0, max_iter=1).fit(X[:3000])
+    widths = (4, 26, 9, 9, 11, 9, 7)
+    print("\n## mini-batch vs exact (MNIST-60k-shift, float32; medians over seeds", list(seeds), ")")
+    print(_row(("k", "method", "seconds", "speed-up", "inertia Δ%", "steps/it", "target"), widths))
+    rows = []
+    for k in ks:
+        exact, ours, theirs = [], [], []
+        for seed in seeds:
+            te, ex = _timed(lambda: KMeans(k, random_state=seed, algorithm="lloyd").fit(X))
+            tm, mb = _timed(lambda: MiniBatchKMeans(k, random_state=seed, batch_size=batch_size).fit(X))
+            ts, sk = _timed(lambda: SKMiniBatch(k, random_state=seed, batch_size=batch_size, n_init=1).fit(X))
+            exact.append((te, ex.inertia_, ex.n_iter_))
+            ours.append((tm, mb.inertia_ / ex.inertia_ - 1.0, mb.n_steps_))
+            theirs.append((ts, sk.inertia_ / ex.inertia_ - 1.0, sk.n_steps_))
+        t_exact = statistics.median(e[0] for e in exact)
+        t_ours = statistics.median(o[0] for o in ours)
+        t_theirs = statistics.median(s[0] for s in theirs)
+        d_ours = statistics.median(o[1] for o in ours)
+        d_theirs = statistics.median(s[1] for s in theirs)
+        ok = d_ours <= 0.02 and t_exact / t_ours >= 5.0
+        print(_row((k, "KMeans, exact Lloyd", f"{t_exact:.3f}", "1.0", "0.00",
+                    int(statistics.median(e[2] for e in exact)), ""), widths))
+        print(_row((k, "kmeanslab MiniBatchKMeans", f"{t_ours:.3f}", f"{t_exact / t_ours:.1f}",
+                    f"{100 * d_ours:+.2f}", int(statistics.median(o[2] for o in ours)),
+                    "ok" if ok else "MISSED"), widths))
+        print(_row((k, "sklearn MiniBatchKMeans", f"{t_theirs:.3f}", f"{t_exact / t_theirs:.1f}",
+                    f"{100 * d_theirs:+.2f}", int(statistics.median(s[2] for s in theirs)), ""), widths))
+        worst = max(o[1] for o in ours)
+        print(f"      per seed, kmeanslab mini-batch inertia Δ%: "
+              f"{', '.join(f'{100 * o[1]:+.2f}' for o in ours)} (worst {100 * worst:+.2f})")
+        rows.append(dict(k=k, exact_s=t_exact, minibatch_s=t_ours, inertia_rel=d_ours, ok=ok))
+    return rows
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def bench_streaming(X, k, seed):
+    from kmeanslab import KMeans
+    from kmeanslab.streaming import NpyFile, fit_kmeans
+
+    start = X[np.random.default_rng(seed).choice(len(X), k, replace=False)]
+    t_mem, mem = _timed(lambda: KMeans(k, init=start, algorithm="lloyd").fit(X))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mnist60k.npy"
+        np.save(path, X)
+        with NpyFile(path) as source:
+            t_str, st = _timed(lambda: fit_kmeans(KMeans(k, init=start), source))
+    print(f"\n## streaming from a .npy file ({X.nbytes / 2**20:.0f} MiB, 32 MiB blocks, file reads), k={k}")
+    widths = (26, 9, 6, 11, 16)
+    print(_row(("run", "seconds", "iters", "ms/iter", "labels = memory"), widths))
+    print(_row(("in memory (lloyd)", f"{t_mem:.2f}", mem.n_iter_, f"{1e3 * t_mem / mem.n_iter_:.1f}", ""), widths))
+    print(_row(("streamed", f"{t_str:.2f}", st.n_iter_, f"{1e3 * t_str / st.n_iter_:.1f}",
+                str(bool(np.array_equal(st.labels_, mem.labels_)))), widths))
+
+
+# --------------------------------------------------------------------------- dask
+
+
+def bench_dask(X, k, seed, n_workers, n_blocks):
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("\n## dask: skipped (pip install 'kmeanslab[dask]')")
+        return
+    from distributed import Client, LocalCluster
+
+    from kmeanslab import KMeans
+    from kmeanslab.distributed import as_dask_array
+    from kmeanslab.streaming import NpyFile
+
+    start = X[np.random.default_rng(seed).choice(len(X), k, replace=False)].astype(np.float64)
+    widths = (34, 9, 6, 9, 16, 13)
+    t_boot = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster, Client(cluster) as client:
+        t_boot = time.perf_counter() - t_boot
+        print(f"\n## dask LocalCluster: {n_workers} worker processes x 1 thread, {n_blocks} blocks, k={k} "
+              f"(cluster start {t_boot:.1f} s); the workers read their blocks from a .npy file")
+        print(_row(("run", "seconds", "iters", "ms/iter", "labels = memory", "centres rel."), widths))
+        for dtype in (np.float32, np.float64):
+            data = X.astype(dtype)
+            path = Path(tmp) / f"x-{np.dtype(dtype).name}.npy"
+            np.save(path, data)
+            init = start.astype(dtype)
+            t_mem, mem = _timed(lambda: KMeans(k, init=init, algorithm="lloyd").fit(data))
+            Xd = client.persist(as_dask_array(NpyFile(path), min_blocks=n_blocks))
+            KMeans(k, init=init, max_iter=1).fit(Xd)  # workers import kmeanslab and load the kernels
+            t_d, dk = _timed(lambda: KMeans(k, init=init).fit(Xd))
+            labels = dk.labels_.compute()
+            rel = np.max(np.abs(dk.cluster_centers_ - mem.cluster_centers_)) / np.max(np.abs(mem.cluster_centers_))
+            name = np.dtype(dtype).name
+            print(_row((f"in memory, {name}", f"{t_mem:.2f}", mem.n_iter_, f"{1e3 * t_mem / mem.n_iter_:.1f}", "", ""), widths))
+            print(_row((f"dask, {name}, same init", f"{t_d:.2f}", dk.n_iter_, f"{1e3 * t_d / dk.n_iter_:.1f}",
+                        f"{np.mean(labels == mem.labels_):.4%}", f"{rel:.1e}"), widths))
+            if dtype == np.float32:
+                t_pp, pp = _timed(lambda: KMeans(k, random_state=seed).fit(data))
+                t_par, par = _timed(lambda: KMeans(k, random_state=seed).fit(Xd))
+                print(_row(("in memory, k-means++ seeding", f"{t_pp:.2f}", pp.n_iter_, "", "", f"I={pp.inertia_:.5g}"), widths))
+                print(_row(("dask, k-means‖ seeding", f"{t_par:.2f}", par.n_iter_, "", "", f"I={par.inertia_:.5g}"), widths))
+            del Xd
+        d = X.shape[1]
+        print(f"      per iteration over the network: the centres ({k * d * 4 / 1e3:.0f} kB in float32) to each "
+              f"worker, {n_blocks} partials of {(k * d + k + 1) * 8 / 1e3:.0f} kB combined on the workers, "
+              f"one of them to the client; the data: nothing")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.minibatch_dask", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="k=10 and 20, one seed (about a minute)")
+    parser.add_argument("--ks", default="10,20,100", help="cluster counts for the mini-batch rows")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per k")
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
+    parser.add_argument("--blocks", type=int, default=8, help="Dask blocks")
+    parser.add_argument("--dask-k", type=int, default=10)
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip: minibatch,streaming,dask")
+    args = parser.parse_args(argv)
+    ks = [10, 20] if args.quick else [int(k) for k in args.ks.split(",")]
+    seeds = range(1 if args.quick else args.seeds)
+    skip = set(filter(None, args.skip.split(",")))
+    X = mnist_60k_shift()
+    print(f"MNIST-60k-shift: {X.shape[0]} x {X.shape[1]} {X.dtype}; {os.cpu_count()} CPUs; "
+          f"{time.strftime('%Y-%m-%d')}")
+    if "minibatch" not in skip:
+        bench_minibatch(X, ks, seeds, args.batch_size)
+    if "streaming" not in skip:
+        bench_streaming(X, 10, seed=0)
+    if "dask" not in skip:
+        bench_dask(X, args.dask_k, seed=0, n_workers=args.workers, n_blocks=args.blocks)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,403 @@
+"""``kmeanslab.MiniBatchKMeans``: k-means by small random batches (Sculley 2010).
+
+Each step draws a batch, assigns it with the engine's Lloyd pass (the same fused kernel as
+the exact fit, through ``engine.make_assigner("lloyd", ...)``) and moves each centre towards
+the mean of its batch points with its own learning rate ``batch weight / total weight seen``,
+so a centre settles as the evidence about it grows. Centres that attract (almost) nothing are
+moved onto badly served batch points. A run stops after ``max_iter`` epochs or when an
+exponentially smoothed batch loss has not improved for ``max_no_improvement`` steps.
+
+Batches (and the seeding sample) are drawn with replacement, in proportion to sample weight,
+over the rows in canonical order (:func:`kmeanslab.engine.canonical_order`). The same seed
+therefore draws the same *points* whatever the order of the rows, and a point of integer
+weight w is drawn exactly as w copies of it would be: weights are repetitions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .engine import (
+    assign,
+    canonical_order,
+    compute_context,
+    inertia,
+    make_assigner,
+    mean_feature_variance,
+    row_sq_norms,
+)
+from .errors import InputError
+from .estimator import KMeans
+from .initialization import INIT_METHODS, initial_centers
+from .validation import (
+    as_generator,
+    check_choice,
+    check_float,
+    check_init_array,
+    check_int,
+    check_n_clusters,
+    check_sample_weight,
+)
+
+__all__ = ["MiniBatchKMeans"]
+
+
+class _Sampler:
+    """Draws row indices with replacement, in proportion to weight, over the canonical order."""
+
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None):
+        n = X.shape[0]
+        self.order = canonical_order(X)
+        self.unit = sample_weight is None
+        mass = np.ones(n) if self.unit else sample_weight[self.order]
+        self.cumulative = np.cumsum(mass)
+        positive = n if sample_weight is None else int(np.count_nonzero(sample_weight))
+        # How many samples the data stand for: the total weight when weights are counts,
+        # but never fewer than the rows that carry weight (weights normalised to sum to 1).
+        self.n_effective = max(float(self.cumulative[-1]), float(positive))
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        targets = rng.random(size) * self.cumulative[-1]
+        if self.unit:  # the cumulative mass is 1, 2, ..., n: the search is a floor
+            positions = targets.astype(np.intp)
+        else:
+            positions = np.searchsorted(self.cumulative, targets, side="right")
+        return self.order[np.minimum(positions, len(self.order) - 1)]
+
+
+class _EarlyStop:
+    """Stop when the smoothed batch loss stalls, or when a step moves the centres less than tol."""
+
+    def __init__(self, alpha: float, patience: int | None, tol: float):
+        self.alpha, self.patience, self.tol = alpha, patience, tol
+        self.smoothed: float | None = None
+        self.best = math.inf
+        self.stalled = 0
+
+    def update(self, loss: float, shift: float) -> bool:
+        self.smoothed = loss if self.smoothed is None else self.smoothed + self.alpha * (loss - self.smoothed)
+        if self.tol > 0.0 and shift <= self.tol:
+            return True
+        if self.smoothed < self.best:
+            self.best, self.stalled = self.smoothed, 0
+        else:
+            self.stalled += 1
+        return self.patience is not None and self.stalled >= self.patience
+
+
+def _batch_update(centers, counts, batch, weights, x_sq, centers_x):
+    """Assign a batch and move the centres; returns the squared distances and who was hit."""
+    assigner = make_assigner("lloyd", batch, centers.shape[0], weights, x_sq)
+    _, sums, wsums = assigner.step(centers_x)
+    d2 = assigner.min_sq_dists(centers_x)
+    hit = wsums > 0
+    counts[hit] += wsums[hit]
+    # c += (batch sum − w·c) / total weight: the running mean of every point it has been given.
+    centers[hit] += (sums[hit] - wsums[hit, None] * centers[hit]) / counts[hit, None]
+    return d2, hit
+
+
+def _reassign(centers, counts, batch, d2, weights, rng, ratio, periodic, stale=None) -> np.ndarray:
+    """Move starved centres onto batch points drawn in proportion to their squared distance.
+
+    A centre that has never attracted weight, or that ``stale`` marks (no point for a whole
+    epoch: its cluster is empty), is moved at every step; with ``periodic``, also every centre
+    whose count is below ``ratio`` times the largest. A moved centre gets the smallest count
+    of those that stay, so it neither freezes nor dominates. At most half a batch of centres
+    moves at once. Returns the indices of the centres moved.
+    """
+    none = np.empty(0, dtype=np.intp)
+    top = counts.max()
+    if top <= 0.0:
+        return none
+    starved = counts <= 0.0
+    if stale is not None:
+        starved |= stale
+    if periodic and ratio > 0.0:
+        starved |= counts < ratio * top
+    if not starved.any():
+        return none
+    mass = d2 if weights is None else d2 * weights
+    eligible = np.flatnonzero(mass > 0)
+    movers = np.flatnonzero(starved)
+    movers = movers[np.argsort(counts[movers], kind="stable")]
+    m = min(len(movers), len(eligible), max(1, len(batch) // 2))
+    if m == 0:
+        return none
+    picks = rng.choice(eligible, size=m, replace=False, p=mass[eligible] / mass[eligible].sum())
+    movers = movers[:m]
+    centers[movers] = batch[picks]
+    staying = counts[~starved]
+    counts[movers] = staying.min() if staying.size else counts[movers].max()
+    return movers
+
+
+class MiniBatchKMeans(KMeans):
+    """K-means by mini-batches: a fast approximation of :class:`kmeanslab.KMeans` for big n.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    init : {"k-means++", "random", "gaussian", "uniform"} or array of shape (n_clusters, n_features), \
+default="k-means++"
+        Seeding, run on a sample of ``init_size`` points drawn by weight (see
+        :class:`kmeanslab.KMeans` for the methods).
+    max_iter : int, default=100
+        The most epochs: a run takes at most ``ceil(max_iter * n / batch_size)`` steps.
+    batch_size : int, default=1024
+        Points per step, drawn with replacement in proportion to sample weight.
+    verbose : int, default=0
+        Print the batch loss every step.
+    compute_labels : bool, default=True
+        After ``fit``, label all of X and compute the inertia (one exact pass); after
+        ``partial_fit``, label the batch.
+    random_state : int, numpy Generator or RandomState, default=None
+    tol : float, default=0.0
+        Stop when a step moves the centres by at most ``tol`` times the mean feature variance
+        (total squared shift); 0 disables this rule.
+    max_no_improvement : int or None, default=10
+        Stop after this many steps without a new minimum of the smoothed batch loss; None
+        disables this rule.
+    init_size : int, optional
+        Points drawn for seeding (and, with ``n_init > 1``, for comparing seedings). Default:
+        ``3 * batch_size``, at least ``3 * n_clusters``, at most ``max(n_clusters, n)``.
+    n_init : "auto" or int, default="auto"
+        Seedings tried; the best on a held-out sample is kept. "auto": 1 for k-means++ or an
+        array, 3 otherwise.
+    reassignment_ratio : float, default=0.01
+        Centres whose count falls below this fraction of the largest count are moved onto
+        far points (checked every ``10 + smallest count`` steps). Centres that never attract
+        anything are moved at every step.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+        Only with ``compute_labels=True``.
+    inertia_ : float
+        Only with ``compute_labels=True``: the exact inertia of X (or of the last batch).
+    counts_ : ndarray of shape (n_clusters,)
+        Total weight each centre has absorbed: the inverse of its learning rate.
+    n_steps_ : int
+        Mini-batch steps taken.
+    n_iter_ : int
+        Epochs started (``ceil(n_steps_ * batch_size / n)``).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeanslab import MiniBatchKMeans
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0], [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> km = MiniBatchKMeans(n_clusters=2, batch_size=4, random_state=0).fit(X)
+    >>> sorted(np.round(km.cluster_centers_).tolist())
+    [[1.0, 2.0], [10.0, 2.0]]
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: Any = "k-means++",
+        max_iter: int = 100,
+        batch_size: int = 1024,
+        verbose: int = 0,
+        compute_labels: bool = True,
+        random_state: Any = None,
+        tol: float = 0.0,
+        max_no_improvement: int | None = 10,
+        init_size: int | None = None,
+        n_init: Any = "auto",
+        reassignment_ratio: float = 0.01,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.compute_labels = compute_labels
+        self.random_state = random_state
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.init_size = init_size
+        self.n_init = n_init
+        self.reassignment_ratio = reassignment_ratio
+
+    # ------------------------------------------------------------------ validation
+
+    def _check_params(self, X: np.ndarray) -> dict:
+        n_samples, n_features = X.shape
+        k = check_n_clusters(self.n_clusters, n_samples)
+        if isinstance(self.init, str):
+            init = check_choice(self.init, "init", INIT_METHODS)
+        elif hasattr(self.init, "__array__") or isinstance(self.init, (list, tuple)):
+            init = check_init_array(self.init, k, n_features, X.dtype)
+        else:
+            raise InputError(
+                f"init={self.init!r} is not valid; expected one of "
+                f"{', '.join(repr(m) for m in INIT_METHODS)} or an array of shape ({k}, {n_features})"
+            )
+        if isinstance(self.n_init, str) and self.n_init == "auto":
+            n_init = 1 if (isinstance(init, np.ndarray) or init == "k-means++") else 3
+        else:
+            n_init = 1 if isinstance(init, np.ndarray) else check_int(self.n_init, "n_init", min_value=1)
+        patience = self.max_no_improvement
+        if patience is not None:
+            patience = check_int(patience, "max_no_improvement", min_value=0)
+        init_size = self.init_size
+        if init_size is not None:
+            init_size = check_int(init_size, "init_size", min_value=1)
+        if not isinstance(self.compute_labels, (bool, np.bool_)):
+            raise InputError(f"compute_labels={self.compute_labels!r} is not valid; expected True or False")
+        return dict(
+            n_clusters=k,
+            init=init,
+            n_init=n_init,
+            max_iter=check_int(self.max_iter, "max_iter", min_value=1),
+            batch_size=check_int(self.batch_size, "batch_size", min_value=1),
+            tol=check_float(self.tol, "tol", min_value=0.0),
+            patience=patience,
+            init_size=init_size,
+            ratio=check_float(self.reassignment_ratio, "reassignment_ratio", min_value=0.0),
+        )
+
+    # ------------------------------------------------------------------ fitting
+
+    def _seed(self, X, x_sq, sampler, params, rng) -> np.ndarray:
+        """Initial centres from samples drawn by weight; with n_init > 1 the best on a held-out sample."""
+        k = params["n_clusters"]
+        if isinstance(params["init"], np.ndarray):
+            return params["init"].astype(np.float64)
+        size = params["init_size"] or max(3 * params["batch_size"], 3 * k)
+        size = int(min(size, max(k, math.ceil(sampler.n_effective))))
+        held_out = sampler.draw(rng, size) if params["n_init"] > 1 else None
+        best, best_cost = None, math.inf
+        for _ in range(params["n_init"]):
+            rows = sampler.draw(rng, size)
+            start = initial_centers(X[rows], k, params["init"], rng, None, x_sq[rows])
+            if held_out is None:
+                return start
+            _, d2 = assign(X[held_out], start.astype(X.dtype), x_sq[held_out])
+            cost = float(d2.sum())
+            if self.verbose:
+                print(f"seeding: held-out inertia {cost:.10g}")
+            if cost < best_cost:
+                best, best_cost = start, cost
+        return best
+
+    def _step(self, batch, weights, x_sq, rng, stale_after: int | None = None) -> tuple[float, float]:
+        centers = self._centers64
+        before = centers.copy()
+        d2, hit = _batch_update(centers, self.counts_, batch, weights, x_sq, centers.astype(batch.dtype))
+        loss = float(d2.mean() if weights is None else np.dot(weights, d2) / max(weights.sum(), 1e-300))
+        self._last_hit[hit] = self.n_steps_
+        stale = None if stale_after is None else (self.n_steps_ - self._last_hit) >= stale_after
+        moved = _reassign(centers, self.counts_, batch, d2, weights, rng, self._ratio,
+                          self._reassignment_due(), stale)
+        self._last_hit[moved] = self.n_steps_
+        self.n_steps_ += 1
+        return loss, float(np.sum((centers - before) ** 2))
+
+    def _start(self, centers: np.ndarray) -> None:
+        self._centers64 = centers
+        self.counts_ = np.zeros(centers.shape[0])
+        self._last_hit = np.zeros(centers.shape[0], dtype=np.int64)
+        self.n_steps_ = 0
+
+    def _reassignment_due(self) -> bool:
+        return (self.n_steps_ + 1) % (10 + int(min(self.counts_.min(), 1e9))) == 0
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "MiniBatchKMeans":
+        """Compute the clustering by mini-batch steps over X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Batches are drawn in proportion to these weights (weights are repetitions).
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X, reset=True)
+        params = self._check_params(X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        rng = as_generator(self.random_state)
+        sampler = _Sampler(X, weights)
+        n_eff = sampler.n_effective
+        batch_size = params["batch_size"]
+        x_sq = row_sq_norms(X)
+        tol = params["tol"] * mean_feature_variance(X, weights) if params["tol"] > 0 else 0.0
+        n_steps = max(1, math.ceil(params["max_iter"] * n_eff / batch_size))
+        stopper = _EarlyStop(min(1.0, 2.0 * batch_size / (n_eff + 1.0)), params["patience"], tol)
+        self._ratio = params["ratio"]
+        # A centre no batch has hit for an epoch has an empty cluster (a cluster holding a
+        # fraction p of the data is missed by an epoch of draws with probability ~exp(-p·n)).
+        epoch = max(1, math.ceil(n_eff / batch_size))
+        with compute_context():
+            self._start(self._seed(X, x_sq, sampler, params, rng))
+            for step in range(n_steps):
+                rows = sampler.draw(rng, batch_size)
+                loss, shift = self._step(X[rows], None, x_sq[rows], rng, stale_after=epoch)
+                if self.verbose:
+                    print(f"step {step + 1:6d}/{n_steps}  batch loss {loss:.6g}  smoothed {stopper.smoothed}")
+                # The first batch measures the seeding, not a step: it does not count.
+                if step > 0 and stopper.update(loss, shift):
+                    if self.verbose:
+                        print(f"stopped early after {step + 1} steps")
+                    break
+            self.cluster_centers_ = self._centers64.astype(X.dtype)
+            self.n_iter_ = math.ceil(self.n_steps_ * batch_size / n_eff)
+            if self.compute_labels:
+                self.labels_, _ = assign(X, self.cluster_centers_, x_sq)
+                self.inertia_ = inertia(X, self.cluster_centers_, self.labels_, weights)
+        self._rng = rng
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "MiniBatchKMeans":
+        """One mini-batch step with X as the batch (seeding on the first call).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The batch; the first one needs at least ``n_clusters`` rows.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "cluster_centers_")
+        X = self._check_X(X, reset=first)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        x_sq = row_sq_norms(X)
+        with compute_context():
+            if first:
+                params = self._check_params(X)
+                self._ratio = params["ratio"]
+                self._rng = as_generator(self.random_state)
+                init = params["init"]
+                self._start(
+                    init.astype(np.float64) if isinstance(init, np.ndarray)
+                    else initial_centers(X, params["n_clusters"], init, self._rng, weights, x_sq)
+                )
+            loss, _ = self._step(X, weights, x_sq, self._rng)
+            self.cluster_centers_ = self._centers64.astype(X.dtype)
+            if self.verbose:
+                print(f"step {self.n_steps_:6d}  batch loss {loss:.6g}")
+            if self.compute_labels:
+                self.labels_, _ = assign(X, self.cluster_centers_, x_sq)
+                self.inertia_ = inertia(X, self.cluster_centers_, self.labels_, weights)
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return the label of every training point."""
+        self.fit(X, sample_weight=sample_weight)
+        return self.labels_ if self.compute_labels else self.predict(X)
