@@ -1,0 +1,416 @@
+"""``kmeanslab elbow``, ``classify`` and ``compare-inits``: the course experiments on any data.
+
+SOURCE is a dataset name (``faithful``, ``digits``, ``blobs``, ``mnist``), a dataset file
+(``mnist.pkl.gz``, base64 JSON lines, an IDX images file) or a table (CSV/TSV, .npy, .npz,
+Parquet). Tables carry labels in a numeric column named with ``--labels``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._common import console, positive_int
+
+NAMED_SOURCES = ("faithful", "digits", "blobs", "mnist")
+_DATASET_FILE = re.compile(r"\.(pkl|pickle|json|jsonl)(\.gz)?$|idx\d", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- shared with cli/report.py
+
+
+@dataclass
+class Source:
+    """Data named on the command line: rows, optional labels and images, and names."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    images: np.ndarray | None
+    feature_names: list[str]
+    label: str
+
+
+def parse_ks(text: str) -> list[int]:
+    """argparse type: ``"1:20"`` (inclusive), ``"5:24,100"``, ``"2,4,8"`` or ``"10"``."""
+    ks: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?::(\d+))?", part)
+        if not match:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not valid; expected k values like 1:20, 5:24,100 or 2,4,8"
+            )
+        low = int(match.group(1))
+        high = int(match.group(2)) if match.group(2) else low
+        if low < 1 or high < low:
+            raise argparse.ArgumentTypeError(f"{part!r} is not valid; expected 1 <= first <= last")
+        ks.extend(k for k in range(low, high + 1) if k not in ks)
+    return ks
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not valid; expected a fraction between 0 and 1")
+    return value
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, *, labels: bool = True) -> None:
+    """SOURCE, --columns, --labels and --data-home."""
+    parser.add_argument(
+        "source", metavar="SOURCE",
+        help=f"{', '.join(NAMED_SOURCES)} (MNIST: the test split, unless a command draws its own "
+        "training set), a dataset file (mnist.pkl.gz, .json lines, IDX), or a CSV/TSV/.npy/.npz/Parquet table",
+    )
+    parser.add_argument("--columns", type=lambda s: [c.strip() for c in s.split(",") if c.strip()],
+                        metavar="A,B,...", help="a table's feature columns (names or 0-based positions)")
+    if labels:
+        parser.add_argument("--labels", metavar="COLUMN",
+                            help="a table's column of true labels (numeric; left out of the features)")
+    parser.add_argument("--data-home", metavar="DIR",
+                        help="where MNIST is (default: $KMEANSLAB_DATA, else the user cache directory)")
+
+
+def load_source(args: argparse.Namespace) -> Source:
+    """The SOURCE of the command line as rows, labels and images."""
+    from .. import datasets
+
+    name = args.source
+    if name in NAMED_SOURCES:
+        if args.columns or getattr(args, "labels", None):
+            from ..errors import InputError
+
+            raise InputError(f"--columns and --labels apply to table files, not to the dataset {name!r}")
+        if name == "faithful":
+            ds = datasets.load_faithful()
+        elif name == "digits":
+            ds = datasets.load_digits()
+        elif name == "blobs":
+            ds = datasets.make_blobs(1000, centers=4, std=1.0, seed=0)
+        else:
+            ds = datasets.load_mnist("test", data_home=args.data_home)
+        return Source(ds.data, ds.target, ds.images, list(ds.feature_names), ds.name or name)
+    if _DATASET_FILE.search(Path(name).name):
+        ds = datasets.load_dataset_file(name)
+        return Source(ds.data, ds.target, ds.images, list(ds.feature_names), name)
+    return _load_table(name, args.columns, getattr(args, "labels", None))
+
+
+def _load_table(path: str, columns, labels_column) -> Source:
+    from ..errors import InputError
+    from ..io import read_table
+
+    X, names = read_table(path, mmap=False)
+    y = None
+    if labels_column is not None:
+        if labels_column not in names:
+            raise InputError(
+                f"--labels {labels_column!r} is not a numeric column of {Path(path).name}; it has {names}"
+            )
+        i = names.index(labels_column)
+        y = X[:, i]
+        y = y.astype(np.int64) if np.all(y == np.round(y)) else y
+        X, names = np.delete(X, i, axis=1), names[:i] + names[i + 1:]
+        if not names:
+            raise InputError(f"{Path(path).name}: no feature column is left besides --labels {labels_column!r}")
+    if columns:
+        from ..io import select_columns
+
+        X, names = select_columns(X, names, columns, Path(path))
+    return Source(np.ascontiguousarray(X), y, None, names, path)
+
+
+def require_labels(source: Source, command: str) -> np.ndarray:
+    """The source's labels, or an error saying how to give them."""
+    from ..errors import InputError
+
+    if source.y is None:
+        raise InputError(
+            f"{command} needs true labels and {source.label} has none; use digits or mnist, "
+            f"or a table with --labels COLUMN"
+        )
+    return source.y
+
+
+def print_frame(frame, title: str, *, digits: int = 4, highlight: Any = None) -> None:
+    """A DataFrame as a rich table; the row whose index equals ``highlight`` is marked."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    index_name = frame.index.name or ""
+    table.add_column(str(index_name), justify="right")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for key, row in frame.iterrows():
+        cells = [_cell(v, digits) for v in row]
+        marked = highlight is not None and key == highlight
+        table.add_row(f"{key}" + (" ◀" if marked else ""), *cells, style="bold" if marked else None)
+    console.print(table)
+
+
+def _number(value: float, digits: int) -> str:
+    # Thousands print whole ("34672", not "3.467e+04"): a terminal column has room for them.
+    return f"{value:.0f}" if 1e3 <= abs(value) < 1e7 else f"{value:.{digits}g}"
+
+
+def _cell(value: Any, digits: int) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "–" if np.isnan(value) else _number(float(value), digits)
+    return str(value)
+
+
+def write_frame_csv(path: Path, frame) -> Path:
+    """A DataFrame as CSV, atomically."""
+    from ..io import write_text
+
+    return write_text(path, frame.to_csv(float_format="%.10g"))
+
+
+def write_outputs(out: Path, figures: dict, frames: dict, results: dict) -> list[str]:
+    """Figures as PNG, tables as CSV and the results as JSON into ``out``; the names written."""
+    from ..io import prepare_out_dir, write_json
+    from ..plots import save_figure
+    from ..report import json_safe
+
+    out = prepare_out_dir(out)
+    written = []
+    for name, fig in figures.items():
+        written.append(save_figure(fig, out / f"{name}.png").name)
+    for name, frame in frames.items():
+        written.append(write_frame_csv(out / f"{name}.csv", frame).name)
+    written.append(write_json(out / "results.json", json_safe(results)).name)
+    return written
+
+
+def add_kmeans_arguments(parser: argparse.ArgumentParser, *, init: str = "k-means++") -> None:
+    parser.add_argument("--init", default=init, choices=["k-means++", "random", "gaussian", "uniform"],
+                        help=f"initialisation (default: {init})")
+    parser.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def _check_seed(seed: int) -> int:
+    from ..errors import InputError
+
+    if seed < 0:
+        raise InputError(f"--seed {seed} is not valid; expected an integer >= 0")
+    return seed
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "elbow", parents=[common], help="training and validation loss against k, and the knee",
+        description="Hold out a validation share of SOURCE, fit k-means on the rest RUNS times for "
+        "each k, and print the mean and std of the training loss and of the validation loss (the "
+        "held-out rows assigned to the trained centres), with the knee found by kneed. With --out, "
+        "write elbow.png, elbow.csv and results.json.",
+    )
+    add_source_arguments(p, labels=False)
+    p.add_argument("-k", "--k", dest="ks", type=parse_ks, default=parse_ks("1:20"), metavar="KS",
+                   help="the k values: 1:20, 5:24,100 or 2,4,8 (default: 1:20)")
+    p.add_argument("--runs", type=positive_int, default=20, help="fits per k (default: 20)")
+    p.add_argument("--val", type=fraction, default=0.2, help="validation share (default: 0.2)")
+    add_kmeans_arguments(p)
+    p.add_argument("--out", metavar="DIR", help="write elbow.png, elbow.csv and results.json here")
+    p.set_defaults(handler=run_elbow)
+
+    p = subparsers.add_parser(
+        "classify", parents=[common], help="clusters as a classifier: majority-vote accuracy",
+        description="Fit k-means on training images, label each cluster by the majority of its "
+        "training labels, and score the test images: accuracy, error rate, ARI, NMI, purity and the "
+        "confusion matrix. Several k (-k 5:24,100) give accuracy against k. For mnist the training "
+        "images are balanced (TRAIN/10 of each digit) and drawn from the training split, or from the "
+        "test split when only that one is present (then the test images are the rest of it).",
+    )
+    add_source_arguments(p)
+    p.add_argument("-k", "--k", dest="ks", type=parse_ks, default=[20], metavar="K",
+                   help="number of clusters, or several: 5:24,100 (default: 20)")
+    p.add_argument("--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)")
+    p.add_argument("--test", type=positive_int, help="test images (default: all the others)")
+    p.add_argument("--repeats", type=positive_int, default=1, help="fits per k, from different seeds (default: 1)")
+    add_kmeans_arguments(p)
+    p.add_argument("--out", metavar="DIR", help="write figures, tables and results.json here")
+    p.set_defaults(handler=run_classify)
+
+    p = subparsers.add_parser(
+        "compare-inits", parents=[common], help="initialisations compared over many seeds",
+        description="Fit k-means from each initialisation with each seed and report the final loss "
+        "(SSE, mean squared distance, mean distance), the iterations and, with labels, the "
+        "majority-vote accuracy on the test images: every run, then mean and std per initialisation.",
+    )
+    add_source_arguments(p)
+    p.add_argument("-k", "--k", dest="k", type=positive_int, default=20, help="number of clusters (default: 20)")
+    p.add_argument("--seeds", type=positive_int, default=10, help="seeds per initialisation (default: 10)")
+    p.add_argument("--inits", default="gaussian,random,k-means++",
+                   type=lambda s: [i.strip() for i in s.split(",") if i.strip()],
+                   help="initialisations, comma-separated (default: gaussian,random,k-means++)")
+    p.add_argument("--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)")
+    p.add_argument("--test", type=positive_int, help="test images (default: all the others)")
+    p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the train/test draw (default: 0)")
+    p.add_argument("--out", metavar="DIR", help="write inits.png, runs.csv, summary.csv, results.json here")
+    p.set_defaults(handler=run_compare_inits)
+
+
+def _check_out(args) -> None:
+    from ..io import prepare_out_dir
+
+    if args.out:
+        prepare_out_dir(args.out, create=False)  # fail before the work
+
+
+def run_elbow(args: argparse.Namespace) -> int:
+    from ..datasets import train_val_split
+    from ..experiments import elbow
+    from ..plots import plot_elbow
+
+    _check_out(args)
+    source = load_source(args)
+    train, val = train_val_split(source.X, val=args.val, seed=_check_seed(args.seed))
+    table = elbow(train, val, ks=args.ks, runs=args.runs, init=args.init, seed=args.seed,
+                  max_iter=args.max_iter)
+    knee = table.attrs["knee"]
+    console.print(
+        f"kmeanslab elbow: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}), "
+        f"{train.shape[0]} training / {val.shape[0]} validation rows, {args.runs} runs per k, init={args.init}"
+    )
+    print_frame(table[["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]],
+                "mean squared distance (mean and std over runs)", highlight=knee)
+    console.print(f"knee: k={knee}" if knee is not None else "knee: none found (the curve has no clear bend)")
+    if args.out:
+        figure = plot_elbow(table, title=f"Elbow: {Path(source.label).name}")
+        results = {"source": source.label, "knee": knee, "runs": args.runs, "val": args.val,
+                   "init": args.init, "seed": args.seed, "table": table.reset_index().to_dict(orient="records")}
+        written = write_outputs(Path(args.out), {"elbow": figure}, {"elbow": table}, results)
+        console.print(f"wrote {', '.join(written)} to {args.out}")
+    return 0
+
+
+def _train_test(args: argparse.Namespace, source: Source):
+    """(X_train, y_train, images_train, X_test, y_test, note) for classify and compare-inits."""
+    from ..datasets import Dataset, train_val_split
+    from ..errors import InputError
+    from ..experiments import mnist_split
+
+    seed = _check_seed(args.seed)
+    if args.source == "mnist":
+        train, test, note = mnist_split(args.train or 1000, args.test, seed=seed, data_home=args.data_home)
+        return train.data, train.target, train.images, test.data, test.target, note
+    y = require_labels(source, args.command)
+    n = source.X.shape[0]
+    n_train = args.train or int(round(0.7 * n))
+    if not 1 <= n_train <= n - 1:
+        raise InputError(f"--train {n_train} is not valid; {source.label} has {n} rows, expected 1 to {n - 1}")
+    whole = Dataset(source.X, y, source.images)
+    train, test = train_val_split(whole, val=n - n_train, seed=seed)
+    if args.test and args.test < test.data.shape[0]:
+        test, _ = train_val_split(test, val=test.data.shape[0] - args.test, seed=seed)
+    note = f"{train.data.shape[0]} training and {test.data.shape[0]} test rows drawn at random from {source.label}."
+    return train.data, train.target, train.images, test.data, test.target, note
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    _check_out(args)
+    source = _source_for_split(args)
+    X_train, y_train, images, X_test, y_test, note = _train_test(args, source)
+    console.print(f"kmeanslab classify: {note}")
+    if len(args.ks) == 1 and args.repeats == 1:
+        return _classify_one(args, X_train, y_train, X_test, y_test, note)
+    return _classify_many(args, X_train, y_train, X_test, y_test, note)
+
+
+def _source_for_split(args: argparse.Namespace) -> Source | None:
+    # MNIST is read by mnist_split itself (it draws the balanced training set).
+    return None if args.source == "mnist" else load_source(args)
+
+
+def _classify_one(args, X_train, y_train, X_test, y_test, note) -> int:
+    from ..estimator import KMeans
+    from ..experiments import ClusterClassifier, clustering_scores
+    from ..plots import plot_centroids, plot_confusion_matrix
+
+    k = args.ks[0]
+    model = KMeans(k, init=args.init, n_init=1, max_iter=args.max_iter, random_state=args.seed)
+    clf = ClusterClassifier(model).fit(X_train, y_train)
+    fitted = clf.kmeans_
+    clusters = fitted.predict(X_test)
+    accuracy = clf.score(X_test, y_test)
+    scores = {"accuracy": accuracy, "error": 1 - accuracy, "train_accuracy": clf.score(X_train, y_train),
+              **clustering_scores(y_test, clusters)}
+    console.print(f"  k={k}, init={args.init}, seed={args.seed}: {fitted.n_iter_} iterations, "
+                  f"J={fitted.inertia_ / X_train.shape[0]:.6g}, J_clust={fitted.loss(X_train, kind='mean_dist'):.6g}")
+    console.print("  " + "  ".join(f"{name} {value:.4f}" for name, value in scores.items()))
+    console.print(f"  cluster labels (majority vote): {clf.cluster_labels_.tolist()}")
+    matrix = clf.confusion_matrix(X_test, y_test)
+    print_frame(matrix, "confusion matrix on the test rows (true label down, predicted across)", digits=6)
+    if args.out:
+        figures = {"confusion": plot_confusion_matrix(matrix, title=f"k={k}: test confusion matrix (accuracy {accuracy:.3f})")}
+        side = int(round(np.sqrt(X_train.shape[1])))
+        if side * side == X_train.shape[1] and side >= 8:
+            figures["centroids"] = plot_centroids(
+                fitted.cluster_centers_, labels=clf.cluster_labels_, purity=clf.cluster_purity_,
+                sizes=np.bincount(fitted.labels_, minlength=k), sort_by_label=True,
+                title=f"k={k}: the centres (test accuracy {accuracy:.3f})")
+        results = {"setup": note, "k": k, "init": args.init, "seed": args.seed, "iterations": fitted.n_iter_,
+                   "scores": scores, "cluster_labels": clf.cluster_labels_, "confusion_matrix": matrix.to_numpy()}
+        written = write_outputs(Path(args.out), figures, {"confusion": matrix}, results)
+        console.print(f"wrote {', '.join(written)} to {args.out}")
+    return 0
+
+
+def _classify_many(args, X_train, y_train, X_test, y_test, note) -> int:
+    from ..experiments import accuracy_vs_k
+    from ..plots import plot_accuracy_vs_k
+    from ..report import format_mean_std
+
+    table = accuracy_vs_k(X_train, y_train, X_test, y_test, ks=args.ks, repeats=args.repeats,
+                          init=args.init, seed=args.seed, max_iter=args.max_iter)
+    print_frame(format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3),
+                f"test scores against k (mean ± std over {args.repeats} seed(s))")
+    if args.out:
+        figure = plot_accuracy_vs_k(table)
+        results = {"setup": note, "init": args.init, "seed": args.seed, "repeats": args.repeats,
+                   "table": table.reset_index().to_dict(orient="records")}
+        written = write_outputs(Path(args.out), {"accuracy_vs_k": figure}, {"accuracy_vs_k": table}, results)
+        console.print(f"wrote {', '.join(written)} to {args.out}")
+    return 0
+
+
+def run_compare_inits(args: argparse.Namespace) -> int:
+    from ..experiments import compare_inits, summarize_runs
+    from ..plots import plot_init_comparison
+    from ..report import format_mean_std
+
+    _check_out(args)
+    source = _source_for_split(args)
+    if source is None or source.y is not None:
+        X, y, _, X_test, y_test, note = _train_test(args, source)
+    else:
+        X, y, X_test, y_test = source.X, None, None, None
+        note = f"{source.label} ({X.shape[0]} x {X.shape[1]}), no labels."
+    runs = compare_inits(X, args.k, y, X_test, y_test, inits=args.inits, seeds=args.seeds, max_iter=args.max_iter)
+    measures = [c for c in ("iterations", "sse", "mse", "mean_dist", "accuracy") if c in runs.columns]
+    summary = summarize_runs(runs, "init", measures)
+    console.print(f"kmeanslab compare-inits: k={args.k}, {args.seeds} seeds per initialisation. {note}")
+    print_frame(format_mean_std(summary, [m for m in measures if m != "sse"], digits=4), "mean ± std over seeds")
+    if args.out:
+        figure = plot_init_comparison(runs, title=f"k={args.k}: initialisations compared")
+        results = {"setup": note, "k": args.k, "seeds": args.seeds,
+                   "summary": summary.reset_index().to_dict(orient="records"),
+                   "runs": runs.to_dict(orient="records")}
+        written = write_outputs(Path(args.out), {"inits": figure}, {"runs": runs.set_index(["init", "seed"]), "summary": summary},
+                                results)
+        console.print(f"wrote {', '.join(written)} to {args.out}")
+    return 0

@@ -1,0 +1,637 @@
+"""The pictures of the experiments: each function returns a :class:`matplotlib.figure.Figure`.
+
+Figures are built on :class:`~matplotlib.figure.Figure` directly, not through pyplot: nothing is
+shown, no global figure is left open, and it works on a machine without a display whatever the
+configured backend. Save with :func:`save_figure` (atomic) or turn into PNG bytes with
+:func:`figure_to_png`.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .errors import InputError
+from .validation import check_data, check_int
+
+__all__ = [
+    "plot_clusters",
+    "plot_cluster_grid",
+    "plot_centroids",
+    "plot_representatives",
+    "plot_learning_curves",
+    "plot_elbow",
+    "plot_accuracy_vs_k",
+    "plot_init_comparison",
+    "plot_confusion_matrix",
+    "infer_image_shape",
+    "figure_to_png",
+    "save_figure",
+]
+
+DPI = 110
+_CENTRE_STYLE = dict(marker="X", s=180, edgecolors="black", linewidths=1.2, zorder=3)
+_METRIC_NAMES = {
+    "sse": "SSE (sum of squared distances)",
+    "mse": "J (mean squared distance)",
+    "mean_dist": "J_clust (mean distance)",
+    "iterations": "iterations to converge",
+    "accuracy": "accuracy (majority vote)",
+    "error": "error rate",
+    "train_accuracy": "training accuracy",
+    "ari": "adjusted Rand index",
+    "nmi": "normalised mutual information",
+    "purity": "purity",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _cluster_colors(k: int) -> np.ndarray:
+    """k distinguishable RGBA colours: tab10, tab20, then evenly spaced hues."""
+    from matplotlib import colormaps
+
+    if k <= 10:
+        return colormaps["tab10"](np.arange(k))
+    if k <= 20:
+        return colormaps["tab20"](np.arange(k))
+    return colormaps["hsv"](np.linspace(0, 1, k, endpoint=False))
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def infer_image_shape(n_features: int, image_shape: Sequence[int] | None = None) -> tuple[int, int]:
+    """The (height, width) of images stored as rows of ``n_features`` pixels.
+
+    Parameters
+    ----------
+    n_features : int
+    image_shape : (int, int), optional
+        Used as given, after checking that it holds ``n_features`` pixels.
+
+    Returns
+    -------
+    (int, int)
+        ``image_shape``, else the square whose side is ``sqrt(n_features)``.
+    """
+    if image_shape is not None:
+        shape = tuple(int(s) for s in image_shape)
+        if len(shape) != 2 or shape[0] * shape[1] != n_features or min(shape) < 1:
+            raise InputError(
+                f"image_shape={tuple(image_shape)!r} is not valid; expected (height, width) with "
+                f"height x width = {n_features} (the number of features)"
+            )
+        return shape
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise InputError(
+            f"{n_features} features do not make a square image; pass image_shape=(height, width)"
+        )
+    return side, side
+
+
+def _as_images(X: Any, image_shape: Sequence[int] | None, name: str) -> np.ndarray:
+    """Rows of pixels, or images already, as an array (n, height, width)."""
+    array = np.asarray(X)
+    if array.ndim == 3:
+        return array
+    array = check_data(array, name)
+    height, width = infer_image_shape(array.shape[1], image_shape)
+    return array.reshape(-1, height, width)
+
+
+def _hide_ticks(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def figure_to_png(fig: Figure, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = _io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
+    """Write the figure as a PNG file, atomically (a temporary file renamed into place).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from .io import atomic_write
+
+    data = figure_to_png(fig, dpi)
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+# --------------------------------------------------------------------------- scatter plots
+
+
+def _project(X: np.ndarray, centers: np.ndarray | None, pca: bool, feature_names):
+    """2-D coordinates of X and the centres, and the two axis labels."""
+    d = X.shape[1]
+    if d < 2:
+        raise InputError(f"X has {d} feature; a 2-D scatter needs at least 2")
+    if not pca:
+        if d > 2:
+            raise InputError(
+                f"X has {d} features; a 2-D scatter plots 2 of them: pass pca=True to project "
+                f"onto the first two principal components"
+            )
+        names = list(feature_names) if feature_names is not None else ["x0", "x1"]
+        return X, centers, names[0], names[1]
+    from sklearn.decomposition import PCA
+
+    projection = PCA(n_components=2).fit(X)
+    share = projection.explained_variance_ratio_ * 100
+    labels = [f"PC{i + 1} ({share[i]:.0f}% of variance)" for i in range(2)]
+    projected_centers = None if centers is None else projection.transform(centers)
+    return projection.transform(X), projected_centers, labels[0], labels[1]
+
+
+def _draw_clusters(ax, X, labels, centers, pca, feature_names, legend=True) -> None:
+    X = check_data(X, "X")
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.shape != (X.shape[0],):
+        raise InputError(f"labels has shape {labels.shape}; expected ({X.shape[0]},), one per row of X")
+    if centers is not None:
+        centers = check_data(centers, "centers", n_features=X.shape[1], estimator_name="X")
+    k = int(max(labels.max() + 1, 0 if centers is None else centers.shape[0]))
+    points, centre_points, xlabel, ylabel = _project(X, centers, pca, feature_names)
+    colors = _cluster_colors(k)
+    for c in range(k):
+        members = labels == c
+        if members.any():
+            ax.scatter(points[members, 0], points[members, 1], s=12, alpha=0.6, color=colors[c],
+                       label=f"cluster {c} ({members.sum()})")
+    if centre_points is not None:
+        ax.scatter(centre_points[:, 0], centre_points[:, 1], color=colors[: centre_points.shape[0]],
+                   label="centres", **_CENTRE_STYLE)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(fontsize="small", markerscale=1.0, ncols=1 if k <= 8 else 2, loc="best")
+
+
+def plot_clusters(
+    X: Any,
+    labels: Any,
+    centers: Any = None,
+    *,
+    pca: bool = False,
+    feature_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Scatter of the points coloured by cluster, with the centres marked.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+        Cluster index of each row.
+    centers : array-like of shape (n_clusters, n_features), optional
+    pca : bool, default=False
+        Project onto the first two principal components of X. Required when X has more
+        than 2 features: plotting those without it is an error.
+    feature_names : sequence of str, optional
+        Axis labels for 2-D data.
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    fig = _new_figure(6.4, 5.0)
+    ax = fig.add_subplot()
+    _draw_clusters(ax, X, labels, centers, pca, feature_names)
+    k = len(np.unique(np.asarray(labels)))
+    ax.set_title(title or f"k-means clusters (k={k})" + (", PCA projection" if pca else ""))
+    return fig
+
+
+def plot_cluster_grid(
+    X: Any,
+    models: Mapping[int, Any],
+    *,
+    pca: bool = False,
+    feature_names: Sequence[str] | None = None,
+    title: str | None = None,
+    ncols: int = 3,
+) -> Figure:
+    """One cluster scatter per fitted model, side by side (k = 2, 3, ... on the same data).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data the models were fitted on.
+    models : mapping of k to fitted KMeans
+    pca, feature_names
+        As :func:`plot_clusters`.
+    title : str, optional
+    ncols : int, default=3
+
+    Returns
+    -------
+    Figure
+    """
+    if not models:
+        raise InputError("models is empty; expected at least one fitted model")
+    ncols = min(check_int(ncols, "ncols", min_value=1), len(models))
+    nrows = math.ceil(len(models) / ncols)
+    fig = _new_figure(4.2 * ncols, 3.6 * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, (k, model) in zip(axes, models.items()):
+        _draw_clusters(ax, X, model.labels_, model.cluster_centers_, pca, feature_names, legend=False)
+        ax.set_title(f"k={k}, J={model.inertia_ / len(model.labels_):.4g}")
+    for ax in axes[len(models):]:
+        ax.set_axis_off()
+    handles = [
+        axes[0].scatter([], [], color="white", label="centres", **_CENTRE_STYLE),
+        axes[0].scatter([], [], s=12, color="grey", label="points, coloured by cluster"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize="small")
+    fig.suptitle(title or "k-means clusters for each k")
+    return fig
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _label_title(label: Any, purity: float | None, size: int | None) -> str:
+    text = f"→ {label}" if label is not None else ""
+    if purity is not None and np.isfinite(purity):
+        text += f" ({purity:.0%})"
+    if size is not None:
+        text += f"\nn={size}"
+    return text.strip()
+
+
+def plot_centroids(
+    centers: Any,
+    *,
+    labels: Sequence[Any] | None = None,
+    purity: Sequence[float] | None = None,
+    sizes: Sequence[int] | None = None,
+    image_shape: Sequence[int] | None = None,
+    ncols: int | None = None,
+    title: str | None = None,
+    cmap: str = "gray_r",
+    sort_by_label: bool = False,
+) -> Figure:
+    """The centres drawn as images, each titled with its inferred label.
+
+    Parameters
+    ----------
+    centers : array-like of shape (n_clusters, n_pixels)
+        Any square image size (8x8 digits, 28x28 MNIST), or ``image_shape``.
+    labels : sequence, optional
+        The label each cluster stands for (``ClusterClassifier.cluster_labels_``).
+    purity : sequence of float, optional
+        The share of each cluster's members that carry its label.
+    sizes : sequence of int, optional
+        Members per cluster.
+    image_shape : (int, int), optional
+    ncols : int, optional
+        Images per row (default up to 10).
+    title : str, optional
+    cmap : str, default="gray_r"
+        Dark ink on white, as the digits are written.
+    sort_by_label : bool, default=False
+        Order the centres by label (the purest first within a label), so that the clusters of
+        one digit sit together; needs ``labels``.
+
+    Returns
+    -------
+    Figure
+    """
+    images = _as_images(centers, image_shape, "centers")
+    k = images.shape[0]
+    for name, values in (("labels", labels), ("purity", purity), ("sizes", sizes)):
+        if values is not None and len(values) != k:
+            raise InputError(f"{name} has {len(values)} entries; expected {k}, one per centre")
+    order = np.arange(k)
+    if sort_by_label:
+        if labels is None:
+            raise InputError("sort_by_label=True needs labels; expected the label of each centre")
+        secondary = -np.nan_to_num(np.asarray(purity, dtype=float)) if purity is not None else order
+        order = np.lexsort((secondary, np.asarray(labels)))
+    ncols = min(k, 10) if ncols is None else min(check_int(ncols, "ncols", min_value=1), k)
+    nrows = math.ceil(k / ncols)
+    fig = _new_figure(1.25 * ncols + 0.4, 1.45 * nrows + 0.6)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    low, high = float(images.min()), float(images.max())
+    for position, ax in enumerate(axes):
+        if position >= k:
+            ax.set_axis_off()
+            continue
+        c = order[position]
+        ax.imshow(images[c], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+        _hide_ticks(ax)
+        caption = _label_title(
+            None if labels is None else labels[c],
+            None if purity is None else float(purity[c]),
+            None if sizes is None else int(sizes[c]),
+        )
+        ax.set_title(caption or f"cluster {c}", fontsize="small")
+    fig.suptitle(title or f"The {k} centres as images" + (" (→ inferred label, purity)" if labels is not None else ""))
+    return fig
+
+
+def plot_representatives(
+    X: Any,
+    indices: Any,
+    *,
+    image_shape: Sequence[int] | None = None,
+    row_labels: Sequence[Any] | None = None,
+    title: str | None = None,
+    cmap: str = "gray_r",
+) -> Figure:
+    """A few members of each cluster, one row per cluster.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_pixels) or (n_samples, height, width)
+        The images (rows of pixels with a square size, or ``image_shape``).
+    indices : array-like of int, shape (n_clusters, n_per_cluster)
+        The rows to show for each cluster, -1 for none
+        (:func:`kmeanslab.experiments.representative_indices`).
+    image_shape : (int, int), optional
+    row_labels : sequence, optional
+        A name for each cluster's row (default ``cluster i``).
+    title : str, optional
+    cmap : str, default="gray_r"
+
+    Returns
+    -------
+    Figure
+    """
+    images = _as_images(X, image_shape, "X")
+    indices = np.asarray(indices)
+    if indices.ndim != 2 or indices.dtype.kind not in "iu":
+        raise InputError(f"indices has shape {indices.shape} and dtype {indices.dtype}; expected integers (n_clusters, n)")
+    if indices.size and indices.max() >= images.shape[0]:
+        raise InputError(f"indices reach {indices.max()}; X has {images.shape[0]} rows")
+    k, n = indices.shape
+    if row_labels is not None and len(row_labels) != k:
+        raise InputError(f"row_labels has {len(row_labels)} entries; expected {k}, one per cluster")
+    fig = _new_figure(1.1 * n + 1.2, 1.1 * k + 0.6)
+    axes = fig.subplots(k, n, squeeze=False)
+    low, high = float(images.min()), float(images.max())
+    for c in range(k):
+        for j in range(n):
+            ax = axes[c, j]
+            _hide_ticks(ax)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if indices[c, j] >= 0:
+                ax.imshow(images[indices[c, j]], cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+        name = f"cluster {c}" if row_labels is None else str(row_labels[c])
+        axes[c, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize="small")
+    for j in range(n):
+        axes[0, j].set_title("nearest" if j == 0 else f"#{j + 1}", fontsize="small")
+    fig.suptitle(title or f"The {n} members nearest each centre")
+    return fig
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def plot_learning_curves(
+    histories: Mapping[Any, Sequence[float]] | Sequence[float],
+    *,
+    title: str | None = None,
+    ylabel: str = "J (mean squared distance)",
+    log_y: bool = False,
+) -> Figure:
+    """Loss against iteration: one line per fit.
+
+    Parameters
+    ----------
+    histories : mapping of a name to losses, or one sequence of losses
+        ``loss_history_`` of fitted models, e.g. ``{"k=2": km.loss_history_}``.
+    title : str, optional
+    ylabel : str
+    log_y : bool, default=False
+        A logarithmic loss axis (curves of very different k share it better).
+
+    Returns
+    -------
+    Figure
+    """
+    if not isinstance(histories, Mapping):
+        histories = {"loss": histories}
+    if not histories:
+        raise InputError("histories is empty; expected at least one loss history")
+    fig = _new_figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    colors = _cluster_colors(len(histories))
+    for color, (name, losses) in zip(colors, histories.items()):
+        losses = np.asarray(losses, dtype=float)
+        if losses.ndim != 1 or losses.size == 0:
+            raise InputError(f"histories[{name!r}] has shape {losses.shape}; expected a non-empty 1-D sequence")
+        ax.plot(np.arange(1, losses.size + 1), losses, marker="o", markersize=3.5, color=color,
+                label=f"{name} ({losses.size} iterations)")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel)
+    if log_y:
+        ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title or "Loss at each iteration")
+    return fig
+
+
+def _band(ax, x, mean, std, color, label, marker="o") -> None:
+    ax.plot(x, mean, marker=marker, markersize=4, color=color, label=label)
+    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+
+
+def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"the {what} table has no column(s) {missing}; it has {list(table.columns)}")
+
+
+def plot_elbow(
+    table: pd.DataFrame,
+    *,
+    knee: int | None | str = "auto",
+    title: str | None = None,
+    ylabel: str = "J (mean squared distance)",
+) -> Figure:
+    """Training and validation loss against k, with ±1 std bands and the knee marked.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`kmeanslab.experiments.elbow`: indexed by k, with ``train_mean``,
+        ``train_std`` and optionally ``val_mean``, ``val_std``.
+    knee : int, None or "auto", default="auto"
+        The k to mark; ``"auto"`` takes ``table.attrs["knee"]``.
+    title : str, optional
+    ylabel : str
+
+    Returns
+    -------
+    Figure
+    """
+    _require_columns(table, ["train_mean", "train_std"], "elbow")
+    if isinstance(knee, str):
+        if knee != "auto":
+            raise InputError(f"knee={knee!r} is not valid; expected an int, None or 'auto'")
+        knee = table.attrs.get("knee")
+    ks = table.index.to_numpy()
+    fig = _new_figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    runs = int(table["runs"].iloc[0]) if "runs" in table.columns else None
+    band = f", ±1 std over {runs} runs" if runs else ", ±1 std"
+    _band(ax, ks, table["train_mean"], table["train_std"], "tab:blue", "training" + band)
+    if "val_mean" in table.columns:
+        _band(ax, ks, table["val_mean"], table["val_std"], "tab:orange",
+              "validation (assigned to the trained centres)", marker="s")
+    if knee is not None:
+        ax.axvline(knee, color="tab:red", linestyle="--", linewidth=1.2, label=f"knee: k={knee}")
+    ax.set_xlabel("k (number of clusters)")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(ks if len(ks) <= 20 else ks[:: math.ceil(len(ks) / 20)])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title or "Elbow: loss against k")
+    return fig
+
+
+def plot_accuracy_vs_k(table: pd.DataFrame, *, title: str | None = None, extra: Sequence[str] = ("nmi", "ari")) -> Figure:
+    """Majority-vote accuracy against k (±1 std), with the error rate on the right-hand axis.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`kmeanslab.experiments.accuracy_vs_k`, indexed by k.
+    title : str, optional
+    extra : sequence of str, default=("nmi", "ari")
+        Other scores of the table to draw as dashed lines.
+
+    Returns
+    -------
+    Figure
+    """
+    _require_columns(table, ["accuracy_mean", "accuracy_std"], "accuracy")
+    ks = table.index.to_numpy()
+    fig = _new_figure(6.8, 4.4)
+    ax = fig.add_subplot()
+    runs = int(table["runs"].iloc[0]) if "runs" in table.columns else None
+    _band(ax, ks, table["accuracy_mean"], table["accuracy_std"], "tab:blue",
+          "accuracy" + (f", ±1 std over {runs} runs" if runs else ""))
+    colors = ["tab:green", "tab:purple", "tab:brown"]
+    for color, name in zip(colors, extra):
+        if f"{name}_mean" in table.columns:
+            ax.plot(ks, table[f"{name}_mean"], linestyle="--", marker=".", color=color,
+                    label=_METRIC_NAMES.get(name, name))
+    if ks.max() / max(ks.min(), 1) > 8:
+        # k = 5..24 and 100: a log axis keeps the small ks apart and still reaches 100.
+        ax.set_xscale("log")
+        ax.set_xticks(ks if len(ks) <= 12 else [k for k in ks if k % 5 == 0 or k == ks.max()])
+        ax.xaxis.set_major_formatter("{x:.0f}")
+        ax.minorticks_off()
+    ax.set_xlabel("k (number of clusters)")
+    ax.set_ylabel("score on the evaluated images")
+    ax.set_ylim(0, 1)
+    error_axis = ax.secondary_yaxis("right", functions=(lambda a: 1 - a, lambda e: 1 - e))
+    error_axis.set_ylabel("error rate (1 − accuracy)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    ax.set_title(title or "Clusters as a classifier: accuracy against k")
+    return fig
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def plot_init_comparison(
+    runs: pd.DataFrame,
+    metrics: Sequence[str] = ("mean_dist", "iterations", "accuracy"),
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Each initialisation's runs, one panel per measure: a box and every run as a dot.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        From :func:`kmeanslab.experiments.compare_inits`: one row per run, with ``init``.
+    metrics : sequence of str
+        Columns to draw; those missing from ``runs`` (accuracy without labels) are skipped.
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    _require_columns(runs, ["init"], "runs")
+    present = [m for m in metrics if m in runs.columns]
+    if not present:
+        raise InputError(f"none of metrics={list(metrics)} is a column of runs; it has {list(runs.columns)}")
+    inits = list(dict.fromkeys(runs["init"]))
+    fig = _new_figure(3.4 * len(present), 4.0)
+    axes = fig.subplots(1, len(present), squeeze=False).ravel()
+    colors = _cluster_colors(len(inits))
+    jitter = np.random.default_rng(0)  # fixed: the same runs draw the same picture
+    for ax, metric in zip(axes, present):
+        groups = [runs.loc[runs["init"] == init, metric].to_numpy(dtype=float) for init in inits]
+        ax.boxplot(groups, widths=0.5, showfliers=False)
+        ax.set_xticks(range(1, len(inits) + 1), inits)
+        for i, (values, color) in enumerate(zip(groups, colors), start=1):
+            ax.scatter(i + jitter.uniform(-0.12, 0.12, values.size), values, s=14, color=color,
+                       alpha=0.8, zorder=3)
+        ax.set_ylabel(_METRIC_NAMES.get(metric, metric))
+        ax.set_xlabel("initialisation")
+        ax.grid(axis="y", alpha=0.3)
+    n_runs = runs.groupby("init").size().max()
+    fig.suptitle(title or f"Initialisations compared ({n_runs} seeds each)")
+    return fig
+
+
+def plot_confusion_matrix(matrix: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """A confusion matrix (true labels down, predicted across) with its counts.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        From :meth:`kmeanslab.experiments.ClusterClassifier.confusion_matrix`.
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    values = np.asarray(matrix)
+    if values.ndim != 2 or values.shape[0] != values.shape[1]:
+        raise InputError(f"matrix has shape {values.shape}; expected a square confusion matrix")
+    n = values.shape[0]
+    fig = _new_figure(max(4.0, 0.5 * n + 2.0), max(3.6, 0.5 * n + 1.6))
+    ax = fig.add_subplot()
+    labels = list(matrix.columns) if isinstance(matrix, pd.DataFrame) else None
+    ConfusionMatrixDisplay(values, display_labels=labels).plot(ax=ax, cmap="Blues", colorbar=False,
+                                                               values_format="d")
+    ax.set_xlabel("predicted label (majority vote of the cluster)")
+    ax.set_ylabel("true label")
+    accuracy = np.trace(values) / max(values.sum(), 1)
+    ax.set_title(title or f"Confusion matrix (accuracy {accuracy:.3f})")
+    return fig
