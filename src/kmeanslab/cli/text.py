@@ -83,7 +83,9 @@ def run_text(args: argparse.Namespace) -> int:
     print_clusters(summary)
     out = prepare_out_dir(args.out)
     fig = T.plot_text_map(
-        clustered, model.labels_, texts,
+        clustered, model.labels_, texts, counts=counts,
+        # Sentences need more of their words than tokens to be told apart.
+        label_width=28 if args.level == "tokens" else 40,
         title=f"{Path(args.file).name}: {len(texts)} {noun}, k={args.k}"
         + (", cosine" if args.normalize else "") + " (PCA of the embeddings)",
     )
