@@ -82,10 +82,15 @@ def test_classify_a_table_with_a_label_column(blobs_csv, capsys):
         (["elbow", "missing.csv"], "'missing.csv' does not exist"),
         (["classify", "digits", "--train", "5000"], "--train 5000 is not valid"),
         (["compare-inits", "digits", "--inits", "random,best"], "inits='best' is not valid"),
+        # Neither MNIST split: the message names the test split and says how to fetch it.
+        (["classify", "mnist", "--data-home", "EMPTY"], "MNIST test data not found"),
+        (["classify", "mnist", "--data-home", "EMPTY"], "fetch it with: kmeanslab data fetch mnist"),
+        (["elbow", "faithful", "--k", "1:300"], "ks=218 is larger than the number of samples"),
+        (["elbow", "faithful", "--seed", "-1"], "--seed -1 is not valid"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_code_2(argv, message, blobs_csv, capsys):
-    argv = [str(blobs_csv) if a == "BLOBS" else a for a in argv]
+def test_bad_input_is_one_line_and_exit_code_2(argv, message, blobs_csv, capsys, tmp_path):
+    argv = [str(blobs_csv) if a == "BLOBS" else str(tmp_path) if a == "EMPTY" else a for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
@@ -117,13 +122,24 @@ def test_compare_inits_digits(tmp_path, capsys):
 
 
 @pytest.mark.data
+def test_classify_mnist_training_set_too_large_for_the_test_split(capsys, mnist_dir):
+    argv = ["classify", "mnist", "--train", "9000", "--data-home", str(mnist_dir.parent)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n_train=9000 is not valid with only the MNIST test split" in err
+    assert "np.int64" not in err
+
+
+@pytest.mark.data
 def test_classify_mnist_with_the_test_split_only(tmp_path, capsys, mnist_dir):
     argv = ["classify", "mnist", "-k", "20", "--init", "random", "--train", "1000", "--test", "10000",
             "--data-home", str(mnist_dir.parent), "--out", str(tmp_path)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "Only the MNIST test split is available" in printed and "all 9000: 10000 were asked for" in printed
+    assert "k=20, init=random, seed=0" in printed
     results = json.loads((tmp_path / "results.json").read_text())
+    assert "Only the MNIST test split is available" in results["setup"]
     # The notebook's data-point init gave 0.72 at k=20; measured here over seeds: 0.66-0.72.
     assert 0.6 <= results["scores"]["accuracy"] <= 0.8
     assert np.asarray(results["confusion_matrix"]).sum() == 9000

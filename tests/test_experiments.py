@@ -224,6 +224,24 @@ def test_compare_inits_on_separated_blobs(blobs4):
     assert summary.loc["k-means++", "runs"] == 4
 
 
+def test_compare_inits_rows_are_the_fits_of_each_seed(blobs4):
+    train, val = blobs4
+    runs = ex.compare_inits(train.data, 3, train.target, val.data, val.target, inits=["random"], seeds=[11])
+    row = runs.iloc[0]
+    # The same fit by hand: one initialisation from data points, seed 11.
+    model = KMeans(3, init="random", n_init=1, random_state=11).fit(train.data)
+    distances = np.linalg.norm(train.data - model.cluster_centers_[model.predict(train.data)], axis=1)
+    assert row["sse"] == pytest.approx(model.inertia_, rel=1e-12)
+    assert row["mean_dist"] == pytest.approx(distances.mean(), rel=1e-10)
+    assert row["iterations"] == model.n_iter_
+    # Accuracy is on the held-out rows, each predicted by its nearest centre's majority label.
+    clf = ex.ClusterClassifier(model, prefit=True).fit(train.data, train.target)
+    assert row["accuracy"] == pytest.approx(clf.score(val.data, val.target))
+    assert row["train_accuracy"] == pytest.approx(clf.score(train.data, train.target))
+    # Three clusters for four blobs: at most three of the four labels are predicted.
+    assert row["accuracy"] <= 0.8
+
+
 def test_compare_inits_without_labels_and_bad_inits(blobs4):
     train, _ = blobs4
     runs = ex.compare_inits(train.data, 2, inits=["random"], seeds=[7, 8])
@@ -270,12 +288,13 @@ def test_balanced_indices():
     index = ex.balanced_indices(y, 2, seed=0)
     assert np.bincount(y[index]).tolist() == [2, 2, 2]
     assert np.all(np.diff(index) > 0)
-    with pytest.raises(InputError, match="only 2"):
-        ex.balanced_indices(y, 3)
+    with pytest.raises(InputError, match=r"label 0 but there are only 3"):
+        ex.balanced_indices(y, 4)
 
 
 def test_mnist_split_without_files_says_how_to_fetch(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match="kmeanslab data fetch mnist"):
+    # Neither split: the message names the test split, the one the experiments need.
+    with pytest.raises(DatasetNotFoundError, match="MNIST test data not found.*kmeanslab data fetch mnist"):
         ex.mnist_split(data_home=tmp_path)
 
 
@@ -305,3 +324,6 @@ def test_mnist_split_from_the_test_split_only(mnist_dir):
     assert "Only the MNIST test split" in note and "other 9000" in note
     _, small, note = ex.mnist_split(1000, 500, data_home=mnist_dir.parent, seed=0)
     assert small.data.shape[0] == 500 and "500 of them" in note
+    # The rarest digit of the test split (5) has 892 images: 891 of each is the most it can lend.
+    with pytest.raises(InputError, match=r"n_train=8920 .* 892 of its rarest digit; expected n_train <= 8910"):
+        ex.mnist_split(8920, data_home=mnist_dir.parent)

@@ -47,10 +47,15 @@ def test_plot_clusters_2d_labels_axes_and_marks_centres(blobs):
     ax = fig.axes[0]
     assert texts(ax) == ("k-means clusters (k=3)", "a", "b")
     labels = legend_texts(ax)
-    assert "centres" in labels and sum(label.startswith("cluster") for label in labels) == 3
+    assert labels[-1] == "centres" and sum(label.startswith("cluster") for label in labels) == 3
     # One scatter per cluster and one for the centres.
     assert len(ax.collections) == 4
     np.testing.assert_allclose(ax.collections[-1].get_offsets(), model.cluster_centers_[:, :2])
+    # Each centre wears its cluster's colour, but the legend key for "centres" is neutral (white),
+    # not the colour of cluster 0.
+    np.testing.assert_allclose(ax.collections[-1].get_facecolors()[0][:3], ax.collections[0].get_facecolors()[0][:3])
+    key = ax.get_legend().legend_handles[-1]
+    assert key.get_markerfacecolor() == "white"
 
 
 def test_plot_clusters_refuses_more_than_two_features_without_pca(blobs):
@@ -171,8 +176,16 @@ def test_plot_accuracy_vs_k_log_axis_and_error_rate():
     fig = plots.plot_accuracy_vs_k(table)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_ylim() == (0.0, 1.0)
-    assert legend_texts(ax) == ["accuracy, ±1 std over 3 runs", "normalised mutual information"]
+    # The legend is the figure's, under the axes, so that it hides no curve.
+    assert ax.get_legend() is None
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["accuracy, ±1 std over 3 runs",
+                                                                  "normalised mutual information"]
     assert any(child.get_ylabel() == "error rate (1 − accuracy)" for child in ax.child_axes)
+    # 5..20 measured, then a jump to 100: solid over 5..20, the jump dotted.
+    accuracy = [line for line in ax.lines if line.get_color() == "tab:blue"]
+    solid = [list(line.get_xdata()) for line in accuracy if line.get_linestyle() == "-"]
+    dotted = [list(line.get_xdata()) for line in accuracy if line.get_linestyle() == ":"]
+    assert solid == [[5, 10, 15, 20], [100]] and dotted == [[20, 100]]
     with pytest.raises(InputError, match="no column"):
         plots.plot_accuracy_vs_k(table.drop(columns="accuracy_std"))
 

@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import json
 import math
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -74,6 +75,52 @@ def read_page(path: Path) -> tuple[_Page, str]:
     page = _Page()
     page.feed(text)
     return page, text
+
+
+def section_html(text: str, key: str) -> str:
+    """The HTML of one <section> of a page."""
+    match = re.search(rf'<section id="{key}">(.*?)</section>', text, flags=re.S)
+    assert match, f"no section {key!r}"
+    return match.group(1)
+
+
+def table_headers(html_text: str) -> list[list[str]]:
+    """The header cells of each table in a piece of HTML."""
+    return [re.findall(r"<th>(.*?)</th>", head) for head in re.findall(r"<thead>(.*?)</thead>", html_text, flags=re.S)]
+
+
+# What each section of the demo must hold besides its figures: its heading and its tables.
+INIT_TABLE = ["init", "iterations", "SSE", "J (mean squared distance)", "J_clust (mean distance)",
+              "test accuracy", "training accuracy", "seeds"]
+SCORE_TABLE = ["k", "test accuracy", "error rate", "ARI", "NMI", "purity", "seeds"]
+ELBOW_TABLE = ["k", "training J", "validation J", "iterations", "knee"]
+FAITHFUL_TABLE = ["k", "iterations", "J first iteration", "J final", "cluster sizes"]
+SECTION_TABLES = {
+    "faithful": [FAITHFUL_TABLE, FAITHFUL_TABLE],
+    "blobs": [ELBOW_TABLE],
+    "digits01": [ELBOW_TABLE],
+    "digits": [SCORE_TABLE, INIT_TABLE],
+    "mnist": [INIT_TABLE, SCORE_TABLE],
+}
+HEADINGS = {
+    "faithful": "Old Faithful: raw and standardised",
+    "blobs": "Synthetic blobs: the elbow, with validation",
+    "digits01": "Digits 0 and 1: k = 2",
+    "digits": "Digits 0–9: clusters as a classifier",
+}
+
+
+def check_sections(page: _Page, text: str, mnist: bool) -> None:
+    """Every section has its heading, its tables with the expected columns, and a caption per figure."""
+    for key in SECTIONS:
+        body = section_html(text, key)
+        expected = SECTION_TABLES[key] if key != "mnist" or mnist else []
+        assert table_headers(body) == expected, key
+        # Every figure has a caption (and alt text) that is not empty.
+        for alt, caption in re.findall(r'<img [^>]*alt="([^"]*)"[^>]*><figcaption>(.*?)</figcaption>', body):
+            assert alt.strip() and caption.split("(<a")[0].strip()
+    for key, heading in HEADINGS.items():
+        assert any(h.startswith(heading) for h in page.headings), heading
 
 
 def check_report_dir(out: Path, figures: set[str]) -> tuple[_Page, str, dict]:
@@ -170,6 +217,13 @@ def test_demo_without_mnist_says_how_to_fetch_it(tmp_path):
     assert results["sections"]["blobs"]["knee"] == 4
     assert results["sections"]["digits01"]["accuracy_k2"] > 0.95
     assert {row["init"] for row in results["sections"]["digits"]["init_summary"]} == {"gaussian", "random", "k-means++"}
+    check_sections(page, text, mnist=False)
+    # The page says what results.json holds.
+    assert "The knee (kneed) is at k = 4." in section_html(text, "blobs")
+    assert "8901.77" in section_html(text, "faithful")
+    digits = section_html(text, "digits")
+    assert ("k-means does not know there are ten classes" in digits) != ("every digit has a cluster of its own" in digits)
+    assert [row["k"] for row in results["sections"]["digits"]["accuracy_vs_k"]] == [10, 12]
 
 
 @pytest.mark.data
@@ -187,3 +241,26 @@ def test_demo_with_the_mnist_test_split(tmp_path, mnist_dir):
     # 9000), split and fit seeds 0..7: k=10 accuracy 0.517-0.612, k=20 0.660-0.703; chance is 0.1.
     assert 0.4 <= mnist["accuracy_k10"] <= 0.7
     assert 0.5 <= mnist["accuracy_k20"] <= 0.8
+    check_sections(page, text, mnist=True)
+    body = section_html(text, "mnist")
+    assert "Only the MNIST test split is available" in body and "other 9000 test images" in body
+    # The single fit of the k=10 grid set beside the mean over seeds of the same k.
+    row = mnist["accuracy_vs_k"][0]
+    assert (f"scored {mnist['accuracy_k10']:.3f} at k = 10; over the 1 seed of the table the same k give "
+            f"{row['accuracy_mean']:.3f} ± {row['accuracy_std']:.3f}.") in body
+    assert len(mnist["init_runs"]) == 3 and {r["init"] for r in mnist["init_runs"]} == {"gaussian", "random", "k-means++"}
+
+
+@pytest.mark.parametrize(
+    "labels, classes, sentence",
+    [
+        ([0, 1, 1, 2, 3, 4, 5, 6, 7, 9], range(10), "Digit 1 gets two or more clusters and digit 8 none:"),
+        ([0, 1, 1, 2, 2, 4, 5, 6, 7, 9], range(10), "Digits 1 and 2 get two or more clusters and digits 3 and 8 none:"),
+        (list(range(10)), range(10), "Here every digit has a cluster of its own."),
+    ],
+)
+def test_the_digits_caption_says_which_digits_share_clusters(labels, classes, sentence):
+    from kmeanslab.report import _coverage_sentence, _label_coverage
+
+    text = _coverage_sentence(*_label_coverage(np.array(labels), np.array(list(classes))))
+    assert sentence in text

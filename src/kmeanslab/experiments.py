@@ -674,8 +674,9 @@ def balanced_indices(y: Any, per_class: int, seed: Any = None) -> np.ndarray:
     for label in np.unique(y):
         where = np.flatnonzero(y == label)
         if where.size < per_class:
+            shown = label.item() if isinstance(label, np.generic) else label
             raise InputError(
-                f"per_class={per_class} asks for {per_class} rows of label {label!r} but there are only {where.size}"
+                f"per_class={per_class} asks for {per_class} rows of label {shown!r} but there are only {where.size}"
             )
         chosen.append(rng.choice(where, size=per_class, replace=False))
     return np.sort(np.concatenate(chosen))
@@ -722,8 +723,9 @@ def mnist_split(
     per_class = n_train // 10
     try:
         test = load_mnist("test", data_home=data_home)
-    except DatasetNotFoundError:
-        test = None
+        missing_test = None
+    except DatasetNotFoundError as error:
+        test, missing_test = None, error
     try:
         train = load_mnist("train", data_home=data_home, balanced=per_class, seed=seed)
         note = (
@@ -732,7 +734,15 @@ def mnist_split(
         )
     except DatasetNotFoundError:
         if test is None:
-            raise
+            # Neither split: the test split is the one that is needed, so say that it is missing.
+            raise missing_test from None
+        fewest = int(np.bincount(test.target).min())
+        if per_class >= fewest:
+            raise InputError(
+                f"n_train={n_train} is not valid with only the MNIST test split here: it asks for "
+                f"{per_class} images of each digit and must leave some of each to score on, but the test split has "
+                f"{fewest} of its rarest digit; expected n_train <= {10 * (fewest - 1)}"
+            ) from None
         index = balanced_indices(test.target, per_class, seed)
         rest = np.setdiff1d(np.arange(test.data.shape[0]), index)
         train, test = _take(test, index), _take(test, rest)

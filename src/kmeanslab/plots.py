@@ -71,6 +71,14 @@ def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def _centre_handle():
+    """A legend entry for the centres that does not take one cluster's colour."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], marker="X", linestyle="none", markersize=11, markerfacecolor="white",
+                  markeredgecolor="black", markeredgewidth=1.2, label="centres")
+
+
 def infer_image_shape(n_features: int, image_shape: Sequence[int] | None = None) -> tuple[int, int]:
     """The (height, width) of images stored as rows of ``n_features`` pixels.
 
@@ -180,11 +188,14 @@ def _draw_clusters(ax, X, labels, centers, pca, feature_names, legend=True) -> N
                        label=f"cluster {c} ({members.sum()})")
     if centre_points is not None:
         ax.scatter(centre_points[:, 0], centre_points[:, 1], color=colors[: centre_points.shape[0]],
-                   label="centres", **_CENTRE_STYLE)
+                   label="_centres", **_CENTRE_STYLE)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if legend:
-        ax.legend(fontsize="small", markerscale=1.0, ncols=1 if k <= 8 else 2, loc="best")
+        handles, _ = ax.get_legend_handles_labels()
+        if centre_points is not None:
+            handles.append(_centre_handle())  # each centre wears its cluster's colour; the key is neutral
+        ax.legend(handles=handles, fontsize="small", markerscale=1.0, ncols=1 if k <= 8 else 2, loc="best")
 
 
 def plot_clusters(
@@ -259,9 +270,11 @@ def plot_cluster_grid(
         ax.set_title(f"k={k}, J={model.inertia_ / len(model.labels_):.4g}")
     for ax in axes[len(models):]:
         ax.set_axis_off()
+    from matplotlib.lines import Line2D
+
     handles = [
-        axes[0].scatter([], [], color="white", label="centres", **_CENTRE_STYLE),
-        axes[0].scatter([], [], s=12, color="grey", label="points, coloured by cluster"),
+        _centre_handle(),
+        Line2D([], [], marker="o", linestyle="none", markersize=4, color="grey", label="points, coloured by cluster"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize="small")
     fig.suptitle(title or "k-means clusters for each k")
@@ -515,8 +528,39 @@ def plot_elbow(
     return fig
 
 
+def _runs_of_ks(ks: np.ndarray) -> list[slice]:
+    """Stretches of ks measured close together: a jump (24 -> 100) starts a new stretch."""
+    ks = np.asarray(ks, dtype=float)
+    if ks.size < 3:
+        return [slice(0, ks.size)]
+    steps = np.diff(ks)
+    breaks = np.flatnonzero(steps > 3 * np.median(steps)) + 1
+    edges = [0, *breaks.tolist(), ks.size]
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _broken_line(ax, ks, values, stretches, *, std=None, label, color, linestyle="-", marker="o") -> None:
+    """A line (with a ±std band) over each stretch of ks; the stretches joined by a thin dotted line,
+    so that nothing suggests values were measured in the gap."""
+    values = np.asarray(values, dtype=float)
+    for i, part in enumerate(stretches):
+        ax.plot(ks[part], values[part], linestyle=linestyle, marker=marker, markersize=4, color=color,
+                label=label if i == 0 else None)
+        if std is not None:
+            spread = np.asarray(std, dtype=float)[part]
+            ax.fill_between(ks[part], values[part] - spread, values[part] + spread, color=color, alpha=0.2,
+                            linewidth=0)
+    for before, after in zip(stretches[:-1], stretches[1:]):
+        last, first = before.stop - 1, after.start
+        ax.plot([ks[last], ks[first]], [values[last], values[first]], linestyle=":", linewidth=1.0,
+                color=color, alpha=0.7)
+
+
 def plot_accuracy_vs_k(table: pd.DataFrame, *, title: str | None = None, extra: Sequence[str] = ("nmi", "ari")) -> Figure:
     """Majority-vote accuracy against k (±1 std), with the error rate on the right-hand axis.
+
+    Where the ks jump (5..24, then 100) the lines are joined by a dotted line: nothing was
+    measured in between. The legend sits under the axes, clear of the curves.
 
     Parameters
     ----------
@@ -532,29 +576,32 @@ def plot_accuracy_vs_k(table: pd.DataFrame, *, title: str | None = None, extra: 
     """
     _require_columns(table, ["accuracy_mean", "accuracy_std"], "accuracy")
     ks = table.index.to_numpy()
-    fig = _new_figure(6.8, 4.4)
+    stretches = _runs_of_ks(ks)
+    fig = _new_figure(6.8, 4.8)
     ax = fig.add_subplot()
     runs = int(table["runs"].iloc[0]) if "runs" in table.columns else None
-    _band(ax, ks, table["accuracy_mean"], table["accuracy_std"], "tab:blue",
-          "accuracy" + (f", ±1 std over {runs} runs" if runs else ""))
+    _broken_line(ax, ks, table["accuracy_mean"], stretches, std=table["accuracy_std"], color="tab:blue",
+                 label="accuracy" + (f", ±1 std over {runs} runs" if runs else ""))
     colors = ["tab:green", "tab:purple", "tab:brown"]
     for color, name in zip(colors, extra):
         if f"{name}_mean" in table.columns:
-            ax.plot(ks, table[f"{name}_mean"], linestyle="--", marker=".", color=color,
-                    label=_METRIC_NAMES.get(name, name))
+            _broken_line(ax, ks, table[f"{name}_mean"], stretches, color=color, linestyle="--", marker=".",
+                         label=_METRIC_NAMES.get(name, name))
     if ks.max() / max(ks.min(), 1) > 8:
         # k = 5..24 and 100: a log axis keeps the small ks apart and still reaches 100.
         ax.set_xscale("log")
         ax.set_xticks(ks if len(ks) <= 12 else [k for k in ks if k % 5 == 0 or k == ks.max()])
         ax.xaxis.set_major_formatter("{x:.0f}")
         ax.minorticks_off()
+    elif len(ks) <= 25:
+        ax.set_xticks(ks)
     ax.set_xlabel("k (number of clusters)")
     ax.set_ylabel("score on the evaluated images")
     ax.set_ylim(0, 1)
     error_axis = ax.secondary_yaxis("right", functions=(lambda a: 1 - a, lambda e: 1 - e))
     error_axis.set_ylabel("error rate (1 − accuracy)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    fig.legend(loc="outside lower center", ncols=3, fontsize="small")
     ax.set_title(title or "Clusters as a classifier: accuracy against k")
     return fig
 

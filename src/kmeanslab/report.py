@@ -461,7 +461,8 @@ def _blobs(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
         f"{cfg.blobs_n} points drawn around 4 centres (standard deviation 1.5), split 80/20 into "
         f"training and validation. For each k, {cfg.blobs_runs} k-means++ fits on the training "
         "part; the validation loss assigns the validation points to the trained centres (nothing "
-        f"is fitted on them). The knee (kneed) is at k = {knee}."
+        "is fitted on them). "
+        + (f"The knee (kneed) is at k = {knee}." if knee is not None else "kneed finds no knee; k = 4 is shown below.")
     )
     section.figure("elbow", plots.plot_elbow(table, title="Synthetic blobs (4 true centres): elbow"),
                    "Mean squared distance against k, training and validation, ±1 std over the runs; the dashed line is the knee.")
@@ -507,10 +508,21 @@ def _digits01(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
     table = ex.elbow(train, val, ks=cfg.digits01_ks, runs=cfg.digits01_runs, seed=cfg.seed, on_fit=tick)
     section.figure("elbow", plots.plot_elbow(table, title="Digits 0/1: elbow"),
                    "Mean squared distance against k (training and validation, 80/20 split).")
+    knee = table.attrs["knee"]
+    if knee is None:
+        about_knee = f"kneed finds no knee for k = {table.index[0]}..{table.index[-1]}."
+    elif knee == 2:
+        about_knee = "kneed puts the knee at k = 2, the number of digits."
+    else:
+        about_knee = (f"kneed puts the knee at k = {knee}, not 2: handwriting varies (slanted ones, open "
+                      "and closed zeros), so the curve keeps bending after k = 2.")
+    last = table.index[-1]
+    gap = table.loc[last, "val_mean"] / table.loc[last, "train_mean"] - 1
+    falling = bool(np.all(np.diff(table["val_mean"].to_numpy()) < 0))
     section.text(
-        f"kneed puts the knee at k = {table.attrs['knee']}: two digits, but handwriting varies "
-        "(slanted ones, open and closed zeros), so the curve keeps bending after k = 2. The "
-        "validation loss stays close to the training loss: more clusters do not overfit here."
+        f"{about_knee} The validation loss {'keeps falling' if falling else 'mostly falls'} with k, "
+        f"{abs(gap):.0%} {'above' if gap >= 0 else 'below'} the training loss at k = {last}: more "
+        "clusters also fit images they were not fitted on, so the validation loss alone does not pick k."
     )
     section.table(_elbow_display(table), "Digits 0/1: mean squared distance, mean ± std over runs.", key="elbow", values=table)
     section.result("accuracy_k2", accuracy)
@@ -535,14 +547,17 @@ def _digits(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
     clf = ex.ClusterClassifier(ex.fit_range(train.data, [10], seed=cfg.seed)[10], prefit=True).fit(train.data, train.target)
     tick()
     model = clf.kmeans_
+    shared, unnamed = _label_coverage(clf.cluster_labels_, np.unique(ds.target))
     section.figure("centroids", plots.plot_centroids(model.cluster_centers_, labels=clf.cluster_labels_,
                                                      purity=clf.cluster_purity_, sizes=np.bincount(model.labels_, minlength=10), sort_by_label=True,
                                                      title="Digits, k=10: the centres"),
-                   "The ten centres, titled with their majority digit and its share of the cluster. "
-                   "Some digits get two clusters and others none: k-means does not know there are ten classes.")
+                   "The ten centres, titled with their majority digit, its share of the cluster and the cluster's "
+                   "size. " + _coverage_sentence(shared, unnamed))
     matrix = clf.confusion_matrix(test.data, test.target)
     section.figure("confusion", plots.plot_confusion_matrix(matrix, title=f"Digits, k=10: test confusion matrix (accuracy {clf.score(test.data, test.target):.3f})"),
-                   "True digit against the label of the nearest centre, on the test images.")
+                   "True digit against the label of the nearest centre, on the test images"
+                   + (f"; no cluster stands for {_and_list(unnamed)}, so no test image is predicted "
+                      f"{_and_list(unnamed).replace(' and ', ' or ')}." if unnamed else "."))
     table = ex.accuracy_vs_k(train.data, train.target, test.data, test.target, ks=cfg.digits_ks,
                              repeats=cfg.digits_repeats, seed=cfg.seed, on_fit=tick)
     section.figure("accuracy-vs-k", plots.plot_accuracy_vs_k(table, title="Digits: test accuracy against k"),
@@ -554,6 +569,34 @@ def _digits(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
                             seeds=cfg.digits_init_seeds, on_fit=tick)
     _init_blocks(section, runs, "Digits, k=10")
     section.result("accuracy_k10", clf.score(test.data, test.target))
+
+
+def _label_coverage(cluster_labels: np.ndarray, classes: np.ndarray) -> tuple[list, list]:
+    """The labels that more than one cluster stands for, and those that none does."""
+    names, counts = np.unique(cluster_labels, return_counts=True)
+    shared = [n.item() if hasattr(n, "item") else n for n in names[counts > 1]]
+    unnamed = [c.item() if hasattr(c, "item") else c for c in classes if c not in set(names.tolist())]
+    return shared, unnamed
+
+
+def _and_list(items: Sequence[Any]) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _coverage_sentence(shared: list, unnamed: list) -> str:
+    """Which digits share clusters and which have none, as a sentence."""
+    if not shared and not unnamed:
+        return "Here every digit has a cluster of its own."
+    parts = []
+    if shared:
+        parts.append(f"{'digit' if len(shared) == 1 else 'digits'} {_and_list(shared)} "
+                     f"{'gets' if len(shared) == 1 else 'get'} two or more clusters")
+    if unnamed:
+        parts.append(f"{'digit' if len(unnamed) == 1 else 'digits'} {_and_list(unnamed)} "
+                     + ("none" if shared else f"{'gets' if len(unnamed) == 1 else 'get'} none"))
+    text = " and ".join(parts)
+    return text[0].upper() + text[1:] + ": k-means does not know there are ten classes."
 
 
 def _accuracy_sentence(table: pd.DataFrame, what: str) -> str:
@@ -574,15 +617,29 @@ def _accuracy_sentence(table: pd.DataFrame, what: str) -> str:
     return text
 
 
+_SCORE_HEADERS = {"accuracy": "test accuracy", "error": "error rate", "ari": "ARI", "nmi": "NMI", "purity": "purity"}
+_INIT_HEADERS = {
+    "iterations": "iterations",
+    "sse": "SSE",
+    "mse": "J (mean squared distance)",
+    "mean_dist": "J_clust (mean distance)",
+    "accuracy": "test accuracy",
+    "train_accuracy": "training accuracy",
+}
+
+
 def _score_display(table: pd.DataFrame) -> pd.DataFrame:
-    return format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3)
+    shown = format_mean_std(table, list(_SCORE_HEADERS), digits=3).rename(columns=_SCORE_HEADERS)
+    if "runs" in table.columns:
+        shown["seeds"] = table["runs"]
+    return shown
 
 
 def _elbow_display(table: pd.DataFrame) -> pd.DataFrame:
     shown = format_mean_std(table, ["train", "val"]).join(format_mean_std(table, ["iterations"], digits=2))
     shown = shown.rename(columns={"train": "training J", "val": "validation J"})
-    if table.attrs.get("knee") is not None:
-        shown["knee"] = ["◀" if k == table.attrs["knee"] else "" for k in shown.index]
+    # Always the column, so every elbow table reads alike; empty when kneed finds no knee.
+    shown["knee"] = ["◀" if k == table.attrs.get("knee") else "" for k in shown.index]
     return shown
 
 
@@ -594,7 +651,9 @@ def _init_blocks(section: Section, runs: pd.DataFrame, what: str) -> None:
         f"{init}: {row['iterations_mean']:.1f} iterations, J_clust {row['mean_dist_mean']:.3f}"
         + (f", accuracy {row['accuracy_mean']:.3f}" if "accuracy_mean" in row else "")
         for init, row in summary.iterrows()) + ".")
-    section.table(format_mean_std(summary), f"{what}: mean ± std over seeds for each initialisation "
+    shown = format_mean_std(summary).rename(columns=_INIT_HEADERS)
+    shown["seeds"] = summary["runs"]
+    section.table(shown, f"{what}: mean ± std over seeds for each initialisation "
                   "(gaussian: normal with the data's per-feature mean and std; random: k distinct data points; "
                   "k-means++: greedy k-means++).", key="init_summary", values=summary)
     section.result("init_runs", _records(runs))
@@ -611,7 +670,7 @@ def _mnist(section: Section, cfg: DemoConfig, tick: _Ticker, split: tuple) -> No
         "and labelled by the majority digit of their members; accuracies are on the test images."
     )
     section.result("setup", note)
-    histories = {}
+    histories, single = {}, {}
     for k in cfg.mnist_grid_ks:
         model = ex.fit_range(train.data, [k], seed=cfg.seed)[k]
         tick()
@@ -622,8 +681,10 @@ def _mnist(section: Section, cfg: DemoConfig, tick: _Ticker, split: tuple) -> No
             model.cluster_centers_, labels=clf.cluster_labels_, purity=clf.cluster_purity_,
             sizes=np.bincount(model.labels_, minlength=k), sort_by_label=True,
             title=f"MNIST, k={k}: the centres (test accuracy {accuracy:.3f})"),
-            f"The {k} centres as 28×28 images, titled with their majority digit and its share of the cluster.")
+            f"The {k} centres as 28×28 images, titled with their majority digit, its share of the cluster "
+            f"and the cluster's size (one fit, seed {cfg.seed}).")
         section.result(f"accuracy_k{k}", accuracy)
+        single[k] = accuracy
     section.figure("loss", plots.plot_learning_curves(histories, title="MNIST: J at each iteration"),
                    "The learning curves of the fits above.")
     runs = ex.compare_inits(train.data, cfg.mnist_init_k, train.target, test.data, test.target,
@@ -637,8 +698,20 @@ def _mnist(section: Section, cfg: DemoConfig, tick: _Ticker, split: tuple) -> No
     table = ex.accuracy_vs_k(train.data, train.target, test.data, test.target, ks=cfg.mnist_ks,
                              repeats=cfg.mnist_repeats, seed=cfg.seed, on_fit=tick)
     section.figure("accuracy-vs-k", plots.plot_accuracy_vs_k(table, title="MNIST: test accuracy against k"),
-                   f"Majority-vote accuracy on the test images against k (±1 std over {cfg.mnist_repeats} seeds).")
+                   f"Majority-vote accuracy on the test images against k (±1 std over {cfg.mnist_repeats} seeds), "
+                   "with NMI and ARI of the test clusters; the error rate reads on the right.")
     section.text(_accuracy_sentence(table, "MNIST"))
+    both = [k for k in single if k in table.index]
+    if both:
+        section.text(
+            f"One fit's accuracy moves by several points with the seed: the single fits of the centroid "
+            f"grids above (seed {cfg.seed}) scored "
+            + ", ".join(f"{single[k]:.3f} at k = {k}" for k in both)
+            + f"; over the {cfg.mnist_repeats} seed{'s' if cfg.mnist_repeats != 1 else ''} of the table "
+            "the same k give "
+            + ", ".join(f"{table.loc[k, 'accuracy_mean']:.3f} ± {table.loc[k, 'accuracy_std']:.3f}" for k in both)
+            + "."
+        )
     section.table(_score_display(table), "MNIST: test scores against k, mean ± std over seeds.", key="accuracy_vs_k", values=table)
 
 
@@ -894,9 +967,13 @@ def _image_blocks(section: Section, X: np.ndarray, images: Any, model, y: Any) -
     centres = model.cluster_centers_ if images is None else _mean_images(pictures, model)
     section.figure("centroids", plots.plot_centroids(centres, labels=labels, purity=purity,
                                                      sizes=np.bincount(model.labels_, minlength=model.n_clusters)),
-                   "The centres as images.")
+                   "The centres as images, cluster 0 first"
+                   + (", titled with the majority label, its share of the cluster and the cluster's size."
+                      if labels is not None else ", titled with the cluster's size."))
     reps = ex.representative_indices(X, model.labels_, model.cluster_centers_, n=6)
-    section.figure("representatives", plots.plot_representatives(pictures, reps), "The rows nearest each centre.")
+    names = [f"cluster {c}" + ("" if labels is None else f"\n→ {labels[c]}") for c in range(model.n_clusters)]
+    section.figure("representatives", plots.plot_representatives(pictures, reps, row_labels=names),
+                   "The rows nearest each centre, one row per cluster.")
 
 
 def _mean_images(images: np.ndarray, model) -> np.ndarray:
@@ -911,7 +988,9 @@ def _mean_images(images: np.ndarray, model) -> np.ndarray:
 def _label_blocks(section: Section, X: np.ndarray, y: np.ndarray, model) -> None:
     clf = ex.ClusterClassifier(model, prefit=True).fit(X, y)
     scores = {"accuracy": clf.score(X, y), **ex.clustering_scores(y, model.labels_)}
-    section.text("Against the labels: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+    names = {"accuracy": "accuracy", "ari": "ARI", "nmi": "NMI", "purity": "purity"}
+    section.text("Against the labels, on the rows clustered: "
+                 + ", ".join(f"{names[k]} {v:.3f}" for k, v in scores.items())
                  + " (accuracy: each cluster predicts its majority label).")
     section.figure("confusion", plots.plot_confusion_matrix(clf.confusion_matrix(X, y)),
                    "True label against the majority label of the cluster.")

@@ -162,6 +162,11 @@ def _number(value: float, digits: int) -> str:
     return f"{value:.0f}" if 1e3 <= abs(value) < 1e7 else f"{value:.{digits}g}"
 
 
+def _tight(frame):
+    """"0.968 ± 0.002" as "0.968±0.002": five such columns fit an 80-column terminal unwrapped."""
+    return frame.apply(lambda column: column.str.replace(" ± ", "±", regex=False))
+
+
 def _cell(value: Any, digits: int) -> str:
     if isinstance(value, (float, np.floating)):
         return "–" if np.isnan(value) else _number(float(value), digits)
@@ -377,7 +382,7 @@ def _classify_many(args, X_train, y_train, X_test, y_test, note) -> int:
 
     table = accuracy_vs_k(X_train, y_train, X_test, y_test, ks=args.ks, repeats=args.repeats,
                           init=args.init, seed=args.seed, max_iter=args.max_iter)
-    print_frame(format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3),
+    print_frame(_tight(format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3)),
                 f"test scores against k (mean ± std over {args.repeats} seed(s))")
     if args.out:
         figure = plot_accuracy_vs_k(table)
@@ -404,7 +409,7 @@ def run_compare_inits(args: argparse.Namespace) -> int:
     measures = [c for c in ("iterations", "sse", "mse", "mean_dist", "accuracy") if c in runs.columns]
     summary = summarize_runs(runs, "init", measures)
     console.print(f"kmeanslab compare-inits: k={args.k}, {args.seeds} seeds per initialisation. {note}")
-    print_frame(format_mean_std(summary, [m for m in measures if m != "sse"], digits=4), "mean ± std over seeds")
+    print_frame(_tight(format_mean_std(summary, [m for m in measures if m != "sse"], digits=4)), "mean ± std over seeds")
     if args.out:
         figure = plot_init_comparison(runs, title=f"k={args.k}: initialisations compared")
         results = {"setup": note, "k": args.k, "seeds": args.seeds,
