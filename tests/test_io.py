@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+import stat
 import sys
 import warnings
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kmeanslab.errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError
+from kmeanslab.errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError, OutputError
 from kmeanslab.io import atomic_write, read_table, select_columns, write_csv, write_json
 
 # The first half of a gzipped table: the deflate stream stops before its end.
@@ -291,3 +293,72 @@ def test_write_csv_and_json_round_trip(tmp_path):
     assert (tmp_path / "s.json").read_text() == (
         '{\n  "x": 1.5,\n  "a": [\n    0,\n    1\n  ],\n  "p": "' + str(tmp_path) + '"\n}\n'
     )
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, and put the old one back."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield lambda mask: os.umask(mask)
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o077, 0o002], ids=lambda m: f"umask{m:03o}")
+def test_new_files_get_the_umask_mode_not_mkstemps_0600(tmp_path, umask, mask):
+    umask(mask)
+    write_csv(tmp_path / "x.csv", np.eye(2))
+    write_json(tmp_path / "s.json", {"a": 1})
+    with atomic_write(tmp_path / "b.bin", "wb") as handle:
+        handle.write(b"\0")
+    with open(tmp_path / "plain.txt", "w") as handle:  # what a plain open gives, for reference
+        handle.write("x")
+    expected = 0o666 & ~mask
+    assert stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == expected
+    for name in ("x.csv", "s.json", "b.bin"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == expected, name
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664], ids=lambda m: f"mode{m:03o}")
+def test_replacing_a_file_keeps_its_mode(tmp_path, umask, mode):
+    umask(0o022)
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+    path.chmod(mode)
+    with atomic_write(path) as handle:
+        handle.write("new")
+    assert path.read_text() == "new"
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_atomic_write_keeps_the_old_file_on_keyboard_interrupt(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_write(path, "wb") as handle:
+            handle.write(b"half of the new")
+            handle.flush()
+            raise KeyboardInterrupt
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_atomic_write_into_a_missing_directory_is_an_output_error(tmp_path):
+    with pytest.raises(OutputError, match=r"cannot write '.*missing/x.txt': No such file or directory"):
+        with atomic_write(tmp_path / "missing" / "x.txt") as handle:
+            handle.write("never")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_umask_is_read_and_kept_without_proc(tmp_path, umask, monkeypatch):
+    """Where /proc is missing the umask is read by setting it, and put back."""
+    import kmeanslab.io as kio
+
+    def no_proc(*args, **kwargs):
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(kio, "open", no_proc, raising=False)
+    umask(0o027)
+    write_json(tmp_path / "s.json", [1])
+    assert stat.S_IMODE((tmp_path / "s.json").stat().st_mode) == 0o640
+    assert os.umask(0o027) == 0o027  # unchanged by the call

@@ -12,12 +12,12 @@ import warnings
 import numba
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kmeanslab import KMeans
-from kmeanslab.engine import lloyd, row_sq_norms
+from kmeanslab import KMeans, associate_centroids, engine
+from kmeanslab.engine import ALGORITHMS, EMPTY_POLICIES, assign, inertia, lloyd, row_sq_norms
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -94,6 +94,9 @@ def test_seeded_fit_is_invariant_to_row_order(problem, seed):
         b = KMeans(k, random_state=seed, tol=0.0).fit(X[perm])
     assert sorted(map(tuple, b.cluster_centers_)) == sorted(map(tuple, a.cluster_centers_))
     assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-12, abs=1e-12)
+    # The labels are permuted too, up to the names of the clusters: each point's label names
+    # the same centre in both runs.
+    np.testing.assert_array_equal(b.cluster_centers_[b.labels_], a.cluster_centers_[a.labels_][perm])
 
 
 @SETTINGS
@@ -160,3 +163,117 @@ def test_one_step_of_the_loop_by_hand(problem):
     means = np.array([X[first == j].mean(0) for j in range(k)])
     np.testing.assert_allclose(result.centers, means, atol=1e-12)
     assert result.loss_history[0] == pytest.approx(d2.min(1).mean(), rel=1e-12, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- more properties (issue 6)
+# Fewer examples each than above: these run several fits per example.
+FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# The edge cases, always tried whatever hypothesis draws: all points identical, d = 1, k = n.
+SAME = np.tile([[2.0, -1.0]], (6, 1))
+LINE = np.array([[0.0], [0.0], [1.0], [5.0], [5.0], [6.0], [-3.0]])
+FIVE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+
+
+@st.composite
+def weighted_problems(draw):
+    """A problem, integer weights (some zero) or none, and an empty-cluster policy."""
+    X, start, k = draw(problems())
+    weights = draw(
+        st.none()
+        | arrays(np.float64, len(X), elements=st.integers(0, 3).map(float)).filter(lambda w: w.sum() > 0)
+    )
+    return X, start, weights, draw(st.sampled_from(EMPTY_POLICIES))
+
+
+@FEW
+@given(weighted_problems())
+@example((SAME, SAME[:3].copy(), None, "relocate"))
+@example((LINE, LINE[[0, 1, 3]].copy(), None, "keep"))
+@example((LINE, LINE.copy(), np.arange(7.0) % 3, "zeros"))
+@example((FIVE, FIVE.copy(), None, "relocate"))
+def test_no_lloyd_iteration_increases_the_inertia(problem):
+    """Run 1, 2, 3, ... iterations from the same start: the (weighted) inertia never goes up.
+
+    Unlike ``loss_history_`` (the loop's own account), this measures each result afresh.
+    """
+    X, start, weights, empty = problem
+    x_sq = row_sq_norms(X)
+    labels, _ = assign(X, start, x_sq)
+    previous = inertia(X, start, labels, weights)
+    for t in range(1, 9):
+        result = lloyd(X, start, sample_weight=weights, max_iter=t, tol=0.0, empty=empty, x_sq=x_sq)
+        assert result.n_iter <= t
+        assert result.inertia <= previous + 1e-9 * (1.0 + previous), (t, result.inertia, previous)
+        labels, _ = assign(X, result.centers, x_sq)
+        assert inertia(X, result.centers, labels, weights) == pytest.approx(result.inertia, rel=1e-12, abs=1e-12)
+        previous = result.inertia
+        if result.converged:
+            break
+
+
+@st.composite
+def tie_problems(draw):
+    """Integer points and integer centres, often repeated: distances are exact, ties are exact."""
+    n = draw(st.integers(1, 40))
+    d = draw(st.sampled_from([1, 2, 3, 50]))  # d = 50 takes the register-tiled kernel
+    X = draw(arrays(np.float64, (n, d), elements=st.integers(-3, 3).map(float)))
+    k = draw(st.integers(1, 6))
+    pool = draw(arrays(np.float64, (k, d), elements=st.integers(-3, 3).map(float)))
+    picks = draw(st.lists(st.integers(0, k - 1), min_size=k, max_size=k))  # duplicate centres
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    return X.astype(dtype), pool[picks].astype(dtype)
+
+
+@FEW
+@given(tie_problems())
+@example((SAME, np.array([[2.0, -1.0], [2.0, -1.0], [0.0, 0.0]])))
+@example((LINE, np.array([[5.0], [0.0], [0.0], [5.0]])))
+@example((np.array([[1.0], [3.0]]), np.array([[2.0], [2.0], [4.0], [0.0]])))
+def test_every_label_is_the_lowest_index_argmin(problem):
+    X, C = problem
+    d2 = _brute_sq_dists(X.astype(np.float64), C.astype(np.float64))
+    expected = d2.argmin(1)  # numpy returns the first minimum: the lowest index
+    labels, min_d2 = assign(X, C)
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(min_d2, d2.min(1))
+    loss, assoc = associate_centroids(X, C)
+    np.testing.assert_array_equal(assoc, expected)
+    assert loss == pytest.approx(d2.min(1).mean(), rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km = KMeans(len(C), init=C, max_iter=1, empty="keep").fit(C)
+    km.cluster_centers_ = C.copy()
+    np.testing.assert_array_equal(km.predict(X), expected)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 1000), st.sampled_from(ALGORITHMS))
+def test_same_seed_same_result_under_a_threadpoolctl_limit(seed, algorithm):
+    """One thread through threadpoolctl (what scikit-learn users do) or two: the same bits.
+
+    The engine takes its thread count from numba, capped by any threadpoolctl limit on the
+    OpenMP runtimes (``engine._n_threads``). d = 64, k = 5 runs the register-tiled kernel
+    over several slabs (the test above uses the BLAS path).
+    """
+    from threadpoolctl import threadpool_limits
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba is limited to one thread here")
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(2000, 64)) + rng.integers(0, 4, size=(2000, 1)) * 2.0
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            if engine._n_threads() != 1:
+                pytest.skip("no OpenMP runtime loaded for threadpoolctl to limit")
+            one = KMeans(5, random_state=seed, algorithm=algorithm).fit(X)
+        assert engine._n_threads() == 2
+        two = KMeans(5, random_state=seed, algorithm=algorithm).fit(X)
+    finally:
+        numba.set_num_threads(previous)
+    assert engine.Layout.for_shape(2000, 64, 5, 8).n_slabs >= 2
+    assert one.cluster_centers_.tobytes() == two.cluster_centers_.tobytes()
+    np.testing.assert_array_equal(one.labels_, two.labels_)
+    assert one.inertia_ == two.inertia_ and one.n_iter_ == two.n_iter_

@@ -18,6 +18,7 @@ from .errors import (
     KMeansLabError,
     MissingExtraError,
     ModelFileError,
+    OutputError,
 )
 from .estimator import KMeans
 from .minibatch import MiniBatchKMeans
@@ -39,6 +40,7 @@ __all__ = [
     "DataFileError",
     "DatasetNotFoundError",
     "ModelFileError",
+    "OutputError",
     "MissingExtraError",
     "__version__",
 ]

@@ -653,7 +653,9 @@ def run_from_args(args) -> int:
         raise InputError(f"--sections has unknown section(s) {', '.join(unknown)}; expected some of {', '.join(SECTIONS)}")
     result = run(quick=args.quick, sections=sections, repeats=args.repeats, data_home=args.data_home)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=float))
+        from .io import write_text
+
+        write_text(args.json, json.dumps(result, indent=1, default=float))  # atomically
     return 0
 
 

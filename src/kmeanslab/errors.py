@@ -16,6 +16,7 @@ __all__ = [
     "DatasetNotFoundError",
     "ModelFileError",
     "MissingExtraError",
+    "OutputError",
 ]
 
 
@@ -46,6 +47,10 @@ class DatasetNotFoundError(KMeansLabError, FileNotFoundError):
 
 class ModelFileError(DataFileError):
     """A saved model file is truncated, of an unknown format version, or not a model."""
+
+
+class OutputError(KMeansLabError, OSError):
+    """An output file cannot be written where it was asked for (no such directory, no permission)."""
 
 
 class MissingExtraError(KMeansLabError, ImportError):

@@ -56,6 +56,23 @@ def _beyond_memory(X: Any):
     return streaming if streaming.is_out_of_core(X) else None
 
 
+def _why_fewer_clusters(X: np.ndarray, k: int) -> str:
+    """Why a fit ended with empty clusters: too few distinct points, or the centres' placement.
+
+    Only called in that (rare) case; equal rows have equal canonical keys, so counting the
+    distinct keys counts the distinct points without sorting whole rows.
+    """
+    from .engine import canonical_keys
+
+    n_points = len(np.unique(canonical_keys(X), axis=0))
+    if n_points < k:
+        return (
+            f"X has {n_points} distinct point(s), fewer than n_clusters={k}; "
+            f"expected at least n_clusters distinct points, or choose a smaller n_clusters"
+        )
+    return "some centres attract no point; try another init or random_state"
+
+
 class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     """K-means clustering with an exact, chunked Lloyd engine.
 
@@ -246,8 +263,7 @@ default="k-means++"
         if n_distinct < params["n_clusters"]:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({params['n_clusters']}): X has fewer distinct points than clusters "
-                f"or some centres attract no point.",
+                f"n_clusters ({params['n_clusters']}): {_why_fewer_clusters(X, params['n_clusters'])}.",
                 ConvergenceWarning,
                 stacklevel=2,
             )

@@ -13,6 +13,7 @@ import gzip
 import io as _io
 import json
 import os
+import stat
 import tempfile
 import warnings
 import zlib
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError
+from .errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError, OutputError
 
 __all__ = [
     "read_table",
@@ -41,23 +42,86 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".npy", ".npz", ".parquet", ".pq")
 # --------------------------------------------------------------------------- writing
 
 
+def _current_umask() -> int:
+    """The process's umask.
+
+    Linux shows it in /proc; elsewhere reading it means setting it, and it is put straight
+    back (another thread creating a file in between would see the temporary value).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(path: Path) -> int:
+    """The permission bits ``path`` gets: an existing file's own, else ``0o666 & ~umask``.
+
+    ``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask; renamed into
+    place as is, every output would be private to its owner, unlike a file ``open`` creates.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        return stat.S_IMODE(st.st_mode)
+    return 0o666 & ~_current_umask()
+
+
+def _cannot_write(path: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    return OutputError(
+        f"cannot write {str(path)!r}: {reason}; expected a path in an existing directory you can write to"
+    )
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it onto ``path``.
 
-    On any exception the temporary file is removed and ``path`` is untouched.
+    On any exception (``KeyboardInterrupt`` included) the temporary file is removed and
+    ``path`` is untouched. The file gets the permissions a plain ``open`` would give it
+    (``0o666`` less the umask), or keeps those of the file it replaces.
+
+    Raises
+    ------
+    OutputError
+        The temporary file cannot be created beside ``path`` or renamed onto it (no such
+        directory, a file where a directory should be, no permission).
     """
     path = Path(path)
     if "b" not in mode:
         open_kwargs.setdefault("encoding", "utf-8")
         open_kwargs.setdefault("newline", "")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **open_kwargs) as handle:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+    try:
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, _new_file_mode(path))
+            else:  # pragma: no cover - Windows
+                os.chmod(tmp, _new_file_mode(path))
+            handle = os.fdopen(fd, mode, **open_kwargs)
+        except BaseException:
+            os.close(fd)
+            raise
+        with handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -114,8 +178,16 @@ def prepare_out_dir(path: str | os.PathLike, name: str = "--out", *, create: boo
         raise InputError(f"{name} {str(path)!r} is a file; expected a directory (or a new path)")
     if not create:
         existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-            raise InputError(f"{name} {str(path)!r} cannot be created: {str(existing)!r} is not writable")
+        if not existing.is_dir():
+            raise InputError(
+                f"{name} {str(path)!r} cannot be created: {str(existing)!r} is a file, not a directory; "
+                f"expected a directory (or a new path)"
+            )
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise InputError(
+                f"{name} {str(path)!r} cannot be created: {str(existing)!r} is not writable; "
+                f"choose another directory"
+            )
         return path
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -164,8 +236,9 @@ def read_table(
     DatasetNotFoundError
         The path does not exist.
     DataFileError
-        The file is empty, ragged, has a missing value or no numeric column, or is not of its
-        claimed format. The message names the file (and the line, for text tables).
+        The file is empty, ragged, has a missing or infinite value (text tables, Parquet) or
+        no numeric column, or is not of its claimed format. The message names the file (and
+        the line, for text tables).
     MissingExtraError
         A Parquet file without pyarrow installed.
     """
@@ -277,6 +350,7 @@ def _read_parquet(path: Path, columns) -> tuple[np.ndarray, list[str]]:
     except Exception as exc:  # pyarrow.ArrowInvalid and friends
         raise DataFileError(f"{path.name}: not a readable Parquet file ({exc})") from None
     X, names, _ = _frame_to_array(frame, columns, path)
+    _check_no_missing(X, names, [], path)
     return X, names
 
 
@@ -290,7 +364,10 @@ def _read_text(path: Path) -> str:
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as exc:
-            raise DataFileError(f"{path.name}: truncated or corrupt gzip data ({exc})") from None
+            raise DataFileError(
+                f"{path.name}: truncated or corrupt gzip data ({exc}); expected a complete gzip file: "
+                f"copy or compress it again"
+            ) from None
     if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         try:
             text = raw.decode("utf-16")
@@ -410,20 +487,43 @@ def _read_delimited(path: Path, columns) -> tuple[np.ndarray, list[str]]:
             frame = comma
     if not header:
         frame.columns = _default_names(frame.shape[1])
-    X, names, _ = _frame_to_array(frame, columns, path)
-    _check_no_missing(X, names, linenos[1:] if header else linenos, path)
+    X, names, positions = _frame_to_array(frame, columns, path)
+    body_lines = lines[1:] if header else lines
+
+    def raw_field(row: int, col: int) -> str | None:
+        fields = next(iter(_iter_rows([body_lines[row]], delimiter)), [])
+        pos = positions[col]
+        return fields[pos].strip() if pos < len(fields) else None
+
+    _check_no_missing(X, names, linenos[1:] if header else linenos, path, raw_field)
     return X, names
 
 
-def _check_no_missing(X: np.ndarray, names: list[str], linenos: list[int], path: Path) -> None:
-    missing = np.isnan(X)
-    if missing.any():
-        row, col = np.argwhere(missing)[0]
-        where = f"line {linenos[row]}" if row < len(linenos) else f"data row {row + 1}"
+def _check_no_missing(
+    X: np.ndarray, names: list[str], linenos: list[int], path: Path, raw_field=None
+) -> None:
+    """Every cell holds a finite number: a missing value or an infinity is reported by its line.
+
+    ``raw_field(row, col)``, when given, is the cell's text, so that a "NaN" or "NA" the file
+    spells out is quoted back rather than called empty.
+    """
+    finite = np.isfinite(X)
+    if finite.all():
+        return
+    row, col = (int(i) for i in np.argwhere(~finite)[0])
+    where = f"line {linenos[row]}" if row < len(linenos) else f"data row {row + 1}"
+    value = X[row, col]
+    if np.isnan(value):
+        text = raw_field(row, col) if raw_field is not None else None
+        spelled = f" (it has {text!r}, a missing value)" if text else ""
         raise DataFileError(
-            f"{path.name}: {where} has no number in column {names[col]!r}; "
+            f"{path.name}: {where} has no number in column {names[col]!r}{spelled}; "
             f"expected a value in every cell (drop or fill missing values first)"
         )
+    raise DataFileError(
+        f"{path.name}: {where} has {'+inf' if value > 0 else '-inf'} in column {names[col]!r}; "
+        f"expected finite numbers (drop or replace infinite values first)"
+    )
 
 
 def _frame_to_array(frame, columns, path: Path) -> tuple[np.ndarray, list[str], list[int]]:

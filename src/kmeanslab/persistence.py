@@ -128,8 +128,14 @@ def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
         head = path.read_bytes()[:4] if path.is_file() else b""
         if head.startswith(b"PK"):
-            raise ModelFileError(f"{path}: truncated or corrupt model file ({exc})") from None
-        raise ModelFileError(f"{path}: not a kmeanslab model file (not an .npz archive)") from None
+            raise ModelFileError(
+                f"{path}: truncated or corrupt model file ({exc}); expected a complete model file "
+                f"as KMeans.save or 'kmeanslab fit --out' writes it"
+            ) from None
+        raise ModelFileError(
+            f"{path}: not a kmeanslab model file (not an .npz archive); expected a model.npz "
+            f"as KMeans.save or 'kmeanslab fit --out' writes it"
+        ) from None
     if _META_KEY not in arrays:
         raise ModelFileError(
             f"{path}: an .npz archive without kmeanslab's header; not a kmeanslab model file"

@@ -238,7 +238,7 @@ def check_sample_weight(
     if np.any(w < 0):
         first = int(np.argmax(w < 0))
         raise InputError(
-            f"sample_weight has a negative value ({w[first]!r} at index {first}); "
+            f"sample_weight has a negative value ({float(w[first])!r} at index {first}); "
             f"expected non-negative weights"
         )
     if not np.any(w > 0):

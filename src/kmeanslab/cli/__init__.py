@@ -27,6 +27,17 @@ def _command_modules():
                 yield module
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are the one line every other error is.
+
+    argparse prints the whole usage block before the message; a user gets the message, the
+    exit code 2 and where to look for the options instead.
+    """
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"kmeanslab: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command registered."""
     from .. import __version__
@@ -34,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the full traceback of an unexpected error")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kmeanslab",
         description="k-means clustering you can trust and read.",
         parents=[common],
@@ -82,6 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = previous
 
 
+def _terminate(signum, frame):
+    # SIGTERM (kill, a scheduler's time limit) ends the run like Ctrl-C does, through the
+    # exception handlers, so that a file being written is removed, not left half-written.
+    raise SystemExit(128 + signum)
+
+
 def run() -> None:
     """Console-script entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

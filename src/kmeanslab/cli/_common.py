@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,30 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected an integer >= 1") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not valid; expected an integer >= 1")
+    return value
+
+
+def auto_or_positive_int(text: str) -> str | int:
+    """argparse type: ``auto`` or an integer >= 1 (``--n-init``)."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid; expected 'auto' or an integer >= 1") from None
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (``--tol``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; expected a finite number >= 0") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not valid; expected a finite number >= 0")
     return value
 
 
@@ -49,6 +71,11 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, list[str], str]:
 
             X, names = select_columns(X, names, args.columns, Path("faithful.csv"))
         return X, names, "Old Faithful (bundled)"
+    from ..validation import check_data
+
     X, names = read_table(args.data, args.columns)
+    # Text tables and Parquet report a NaN or an infinity by its line; this names the file
+    # for the others (.npy, .npz) instead of the library's "X".
+    X = check_data(X, Path(args.data).name)
     return X, names, str(args.data)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import add_data_arguments, console, load_data, positive_int
+from ._common import add_data_arguments, auto_or_positive_int, console, load_data, non_negative_float, positive_int
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -23,9 +23,10 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=2, help="number of clusters (default: 2)")
     p.add_argument("--init", default="k-means++", choices=["k-means++", "random", "gaussian", "uniform"],
                    help="initialisation (default: k-means++)")
-    p.add_argument("--n-init", default="auto", help="runs from different initialisations (default: auto)")
+    p.add_argument("--n-init", type=auto_or_positive_int, default="auto",
+                   help="runs from different initialisations (default: auto)")
     p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per run (default: 300)")
-    p.add_argument("--tol", type=float, default=1e-4, help="tolerance of the stop rule (default: 1e-4)")
+    p.add_argument("--tol", type=non_negative_float, default=1e-4, help="tolerance of the stop rule (default: 1e-4)")
     p.add_argument("--stop", choices=["shift", "loss"], default="shift", help="stop rule (default: shift)")
     p.add_argument("--empty", choices=["relocate", "zeros", "keep"], default="relocate",
                    help="empty-cluster policy (default: relocate)")
@@ -47,9 +48,8 @@ def run_fit(args: argparse.Namespace) -> int:
     if args.out:
         prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     X, names, source = _load(args)
-    n_init = args.n_init if args.n_init == "auto" else positive_int(args.n_init)
     model = KMeans(
-        n_clusters=args.k, init=args.init, n_init=n_init, max_iter=args.max_iter, tol=args.tol,
+        n_clusters=args.k, init=args.init, n_init=args.n_init, max_iter=args.max_iter, tol=args.tol,
         stop=args.stop, empty=args.empty, algorithm=args.algorithm, random_state=args.seed,
         verbose=args.verbose,
     )

@@ -26,14 +26,23 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _check_out(path: str) -> Path:
+    import os
+
     from ..errors import InputError
 
     out = Path(path)
     if out.is_dir():
         raise InputError(f"--out {path!r} is a directory; expected a file name such as labels.csv")
     parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise InputError(
+            f"--out {path!r}: {str(parent)!r} is a file, not a directory; "
+            f"expected a file name in an existing directory"
+        )
     if not parent.is_dir():
         raise InputError(f"--out {path!r}: the directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--out {path!r}: the directory {str(parent)!r} is not writable; choose another")
     return out
 
 
@@ -45,6 +54,14 @@ def run_predict(args: argparse.Namespace) -> int:
     out = _check_out(args.out) if args.out else None
     model = load(args.model)
     X, _, source = load_data(args)
+    if X.shape[1] != model.n_features_in_:
+        from ..errors import InputError
+
+        raise InputError(
+            f"{source}: X has {X.shape[1]} features, but KMeans is expecting {model.n_features_in_} "
+            f"features as input (the model {args.model} was fitted on {model.n_features_in_} columns); "
+            f"choose the columns with --columns"
+        )
     labels = model.predict(X)
     if out is None:
         sys.stdout.write("label\n")
