@@ -1,12 +1,11 @@
 """Mini-batch, streaming and Dask against the exact in-memory fit, on MNIST-60k-shift.
 
-Run ``python -m benchmarks.minibatch_dask`` (``--quick`` for a short run). Needs
-``$KMEANSLAB_DATA/mnist/t10k-images-idx3-ubyte.gz``; the Dask rows need ``kmeanslab[dask]``.
+Run ``python -m benchmarks.minibatch_dask`` (``--quick`` for a short run). Needs the MNIST test
+images under ``$KMEANSLAB_DATA/mnist`` (read by :func:`kmeanslab.bench.mnist_60k_shift`, the same
+MNIST-60k-shift as the speed benchmark: the 10000 test images and five one-pixel shifts of them,
+60000 x 784 float32); the Dask rows need ``kmeanslab[dask]``.
 
-MNIST-60k-shift: the 10000 official test images (float32 in [0, 1]) and five copies shifted by
-one pixel (right, left, down, up, down-right; vacated pixels are 0): 60000 x 784.
-
-Rows printed:
+Rows printed (times are medians; on a machine shared with other work they are noisy):
 
 * mini-batch: for each k and seed, the exact fit (``KMeans(algorithm="lloyd")``: k-means++, then
   full Lloyd to convergence) and
@@ -16,14 +15,14 @@ Rows printed:
 * streaming: ``KMeans`` on the same data read block by block from a ``.npy`` file (no memory
   map), from the same initial centres as an in-memory fit.
 * dask: a LocalCluster of worker processes on this machine (loopback only): the same fit from
-  the same initial centres (labels compared with the in-memory fit), per-iteration time, and a
-  k-means‖-seeded fit.
+  the same initial centres (labels and centres compared with the in-memory fit), the time per
+  iteration (the median interval between iterations, and the whole fit over its iterations),
+  and a k-means‖-seeded fit.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import statistics
 import tempfile
@@ -32,35 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-SHIFTS = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1))
-
-
-def _shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    out = np.zeros_like(images)
-    h, w = images.shape[1:]
-    out[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
-        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
-    ]
-    return out
-
-
-def mnist_60k_shift(data_dir: str | os.PathLike | None = None) -> np.ndarray:
-    """The 10000 MNIST test images and five one-pixel shifts of them, (60000, 784) float32."""
-    root = Path(data_dir or os.environ.get("KMEANSLAB_DATA", "../shared/data"))
-    path = root / "mnist" / "t10k-images-idx3-ubyte.gz"
-    if not path.exists():
-        raise SystemExit(f"MNIST test images not found at {path}; set KMEANSLAB_DATA")
-    raw = gzip.decompress(path.read_bytes())
-    count, rows, cols = (int.from_bytes(raw[i : i + 4], "big") for i in (4, 8, 12))
-    images = np.frombuffer(raw, np.uint8, offset=16).reshape(count, rows, cols).astype(np.float32) / 255.0
-    parts = [images] + [_shifted(images, dy, dx) for dy, dx in SHIFTS]
-    return np.ascontiguousarray(np.concatenate(parts).reshape(-1, rows * cols))
+from kmeanslab.bench import _start, machine_summary, measure, mnist_60k_shift
 
 
 def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+    run = measure(fn)
+    return run.seconds, run.result
 
 
 def _row(cells, widths):
@@ -118,7 +94,7 @@ def bench_streaming(X, k, seed):
     from kmeanslab import KMeans
     from kmeanslab.streaming import NpyFile, fit_kmeans
 
-    start = X[np.random.default_rng(seed).choice(len(X), k, replace=False)]
+    start = _start(X, k, seed)
     t_mem, mem = _timed(lambda: KMeans(k, init=start, algorithm="lloyd").fit(X))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mnist60k.npy"
@@ -136,6 +112,15 @@ def bench_streaming(X, k, seed):
 # --------------------------------------------------------------------------- dask
 
 
+def _dask_fit(model, X):
+    """Fit on the dask array X; returns the seconds and the time of every iteration's end."""
+    from kmeanslab.distributed import fit_kmeans
+
+    stamps = []
+    run = measure(lambda: fit_kmeans(model, X, on_iteration=lambda *_: stamps.append(time.perf_counter())))
+    return run.seconds, 1e3 * float(np.median(np.diff(stamps))) if len(stamps) > 1 else float("nan")
+
+
 def bench_dask(X, k, seed, n_workers, n_blocks):
     try:
         import distributed  # noqa: F401
@@ -148,8 +133,8 @@ def bench_dask(X, k, seed, n_workers, n_blocks):
     from kmeanslab.distributed import as_dask_array
     from kmeanslab.streaming import NpyFile
 
-    start = X[np.random.default_rng(seed).choice(len(X), k, replace=False)].astype(np.float64)
-    widths = (34, 9, 6, 9, 16, 13)
+    start = _start(X, k, seed).astype(np.float64)
+    widths = (30, 8, 6, 8, 10, 16, 12)
     t_boot = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, LocalCluster(
         n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
@@ -157,7 +142,8 @@ def bench_dask(X, k, seed, n_workers, n_blocks):
         t_boot = time.perf_counter() - t_boot
         print(f"\n## dask LocalCluster: {n_workers} worker processes x 1 thread, {n_blocks} blocks, k={k} "
               f"(cluster start {t_boot:.1f} s); the workers read their blocks from a .npy file")
-        print(_row(("run", "seconds", "iters", "ms/iter", "labels = memory", "centres rel."), widths))
+        print(_row(("run", "seconds", "iters", "ms/iter", "median it.", "labels = memory", "centres rel."),
+                   widths))
         for dtype in (np.float32, np.float64):
             data = X.astype(dtype)
             path = Path(tmp) / f"x-{np.dtype(dtype).name}.npy"
@@ -165,19 +151,24 @@ def bench_dask(X, k, seed, n_workers, n_blocks):
             init = start.astype(dtype)
             t_mem, mem = _timed(lambda: KMeans(k, init=init, algorithm="lloyd").fit(data))
             Xd = client.persist(as_dask_array(NpyFile(path), min_blocks=n_blocks))
+            assert Xd.numblocks[0] >= n_blocks
             KMeans(k, init=init, max_iter=1).fit(Xd)  # workers import kmeanslab and load the kernels
-            t_d, dk = _timed(lambda: KMeans(k, init=init).fit(Xd))
+            dk = KMeans(k, init=init)
+            t_d, it_ms = _dask_fit(dk, Xd)
             labels = dk.labels_.compute()
             rel = np.max(np.abs(dk.cluster_centers_ - mem.cluster_centers_)) / np.max(np.abs(mem.cluster_centers_))
             name = np.dtype(dtype).name
-            print(_row((f"in memory, {name}", f"{t_mem:.2f}", mem.n_iter_, f"{1e3 * t_mem / mem.n_iter_:.1f}", "", ""), widths))
+            print(_row((f"in memory, {name}", f"{t_mem:.2f}", mem.n_iter_, f"{1e3 * t_mem / mem.n_iter_:.1f}",
+                        "", "", ""), widths))
             print(_row((f"dask, {name}, same init", f"{t_d:.2f}", dk.n_iter_, f"{1e3 * t_d / dk.n_iter_:.1f}",
-                        f"{np.mean(labels == mem.labels_):.4%}", f"{rel:.1e}"), widths))
+                        f"{it_ms:.1f}", f"{np.mean(labels == mem.labels_):.4%}", f"{rel:.1e}"), widths))
             if dtype == np.float32:
                 t_pp, pp = _timed(lambda: KMeans(k, random_state=seed).fit(data))
                 t_par, par = _timed(lambda: KMeans(k, random_state=seed).fit(Xd))
-                print(_row(("in memory, k-means++ seeding", f"{t_pp:.2f}", pp.n_iter_, "", "", f"I={pp.inertia_:.5g}"), widths))
-                print(_row(("dask, k-means‖ seeding", f"{t_par:.2f}", par.n_iter_, "", "", f"I={par.inertia_:.5g}"), widths))
+                print(_row(("in memory, k-means++ seeding", f"{t_pp:.2f}", pp.n_iter_, "", "", "",
+                            f"I={pp.inertia_:.5g}"), widths))
+                print(_row(("dask, k-means‖ seeding", f"{t_par:.2f}", par.n_iter_, "", "", "",
+                            f"I={par.inertia_:.5g}"), widths))
             del Xd
         d = X.shape[1]
         print(f"      per iteration over the network: the centres ({k * d * 4 / 1e3:.0f} kB in float32) to each "
@@ -199,9 +190,15 @@ def main(argv=None) -> int:
     ks = [10, 20] if args.quick else [int(k) for k in args.ks.split(",")]
     seeds = range(1 if args.quick else args.seeds)
     skip = set(filter(None, args.skip.split(",")))
-    X = mnist_60k_shift()
-    print(f"MNIST-60k-shift: {X.shape[0]} x {X.shape[1]} {X.dtype}; {os.cpu_count()} CPUs; "
-          f"{time.strftime('%Y-%m-%d')}")
+    from kmeanslab.errors import DatasetNotFoundError
+
+    try:
+        X = mnist_60k_shift()
+    except DatasetNotFoundError as exc:
+        raise SystemExit(f"{exc}; set KMEANSLAB_DATA to the directory that holds mnist/") from None
+    print(f"MNIST-60k-shift: {X.shape[0]} x {X.shape[1]} {X.dtype}; {time.strftime('%Y-%m-%d')}; "
+          f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"# {machine_summary()}")
     if "minibatch" not in skip:
         bench_minibatch(X, ks, seeds, args.batch_size)
     if "streaming" not in skip:

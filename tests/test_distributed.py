@@ -90,6 +90,12 @@ def test_predict_and_transform_return_dask_arrays(client):
 
 
 def test_fit_survives_a_killed_worker(client):
+    """SIGKILL one of the two worker processes after iteration 2 of a fit that runs > 4.
+
+    The worker holds row blocks of X (and their norms) that every later iteration reads, so
+    the fit can only go on if Dask recomputes them from X's graph on the other worker; the
+    result must still equal the in-process fit exactly.
+    """
     start = _start(BLOBS, 7, seed=11)
     ref = KMeans(7, init=start, algorithm="lloyd", tol=0.0).fit(BLOBS)
     pids = client.run(os.getpid)
@@ -98,15 +104,18 @@ def test_fit_survives_a_killed_worker(client):
     def kill_a_worker(iteration, centers, loss):
         if iteration == 2:
             address, pid = sorted(pids.items())[0]
+            held = [str(key) for key in client.has_what()[address]]
             os.kill(pid, signal.SIGKILL)
-            killed.append(address)
+            killed.append((address, sum(key.startswith("_check_block-") for key in held)))
 
     X = da.from_array(BLOBS, chunks=(CHUNK, 6))
     model = kd.fit_kmeans(KMeans(7, init=start, tol=0.0), X, on_iteration=kill_a_worker)
-    assert killed and ref.n_iter_ > 4
+    assert len(killed) == 1 and ref.n_iter_ > 4
+    address, blocks_lost = killed[0]
+    assert blocks_lost > 0, "the killed worker held no block of X: nothing was lost"
     _assert_same_fit(model, ref)
     client.wait_for_workers(2, timeout=120)  # the nanny restarts it for the next tests
-    assert killed[0] not in client.scheduler_info()["workers"]
+    assert address not in client.scheduler_info()["workers"]
 
 
 def test_cli_fit_on_a_scheduler(client, tmp_path, capsys):
@@ -119,6 +128,27 @@ def test_cli_fit_on_a_scheduler(client, tmp_path, capsys):
     assert labels.shape == (1000,) and set(np.unique(labels)) == {0, 1, 2}
     assert main(["fit", str(tmp_path / "x.csv"), "--scheduler", "local:x"]) == 2
     assert "expected local:N" in capsys.readouterr().err
+
+
+def test_cli_fit_on_a_local_cluster(tmp_path, monkeypatch, capsys):
+    """``--scheduler local:N`` starts N worker processes for the run and fits there."""
+    from kmeanslab.cli import main
+
+    seen = []
+    real = kd.fit_kmeans
+
+    def spy(model, X, *args, **kwargs):
+        workers = kd.active_client().scheduler_info()["workers"]
+        seen.append((X.numblocks[0], sorted(w.get("nthreads") for w in workers.values()), len(workers)))
+        return real(model, X, *args, **kwargs)
+
+    monkeypatch.setattr(kd, "fit_kmeans", spy)
+    np.savetxt(tmp_path / "x.csv", BLOBS[:800], delimiter=",")
+    assert main(["fit", str(tmp_path / "x.csv"), "-k", "7", "--scheduler", "local:2", "--out", str(tmp_path / "o")]) == 0
+    assert seen == [(4, [1, 1], 2)]  # two processes of one thread, two blocks per worker
+    labels = np.loadtxt(tmp_path / "o" / "labels.csv", skiprows=1)
+    assert labels.shape == (800,) and len(np.unique(labels)) == 7
+    assert "cluster sizes" in capsys.readouterr().out
 
 
 def test_without_a_client_the_message_says_how_to_get_one(monkeypatch):

@@ -246,9 +246,9 @@ _CHILD = textwrap.dedent(
     main(["fit", path + ".warm.npy", "-k", "2", "--max-iter", "2"])
     base = status("VmSize")
     limit = base + headroom
-    # The data file: larger than the whole limit. Three blobs of real rows; the other rows are
-    # a hole in a sparse file (zeros to the reader: a fourth cluster that costs no disk).
-    n = max(3 * 2**29, limit + 2**28) // (4 * d)
+    # The data file: 2 GiB, and larger than the whole limit. Three blobs of real rows; the other
+    # rows are a hole in a sparse file (zeros to the reader: a fourth cluster that costs no disk).
+    n = max(2**31, limit + 2**28) // (4 * d)
     centres = np.zeros((3, d), np.float32)
     centres[np.arange(3), np.arange(3)] = 40.0  # far apart next to the noise (|n|² ~ 256)
     noise = rng.standard_normal((n_real, d), dtype=np.float32)
@@ -261,13 +261,20 @@ _CHILD = textwrap.dedent(
         f.truncate(offset + n * 4 * d)
     del noise
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
-        np.load(path, mmap_mode="r")
-        mappable = True
-    except Exception:
-        mappable = False
-    print("RESULT", json.dumps({"limit": limit, "base": base, "file": os.path.getsize(path), "n": n,
-                                "mappable": mappable}), flush=True)
+    # What a fit that loaded or mapped the whole array would do, tried under the same limit.
+    def fails(load):
+        try:
+            load()
+        except (MemoryError, OSError, ValueError):
+            return True
+        return False
+
+    print("RESULT", json.dumps({
+        "limit": limit, "base": base, "file": os.path.getsize(path), "n": n,
+        "mappable": not fails(lambda: np.load(path, mmap_mode="r")),
+        "loadable": not fails(lambda: np.load(path)),
+        "readable_whole": not fails(lambda: np.asarray(NpyFile(path))),
+    }), flush=True)
     code = main(["fit", path, "-k", "4", "--max-iter", "3", "--seed", "0"])
     print("RESULT", json.dumps({"code": code, "vm_peak": status("VmPeak")}), flush=True)
     """
@@ -277,11 +284,12 @@ _CHILD = textwrap.dedent(
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the address space from /proc (Linux)")
 def test_fit_on_a_file_larger_than_the_address_space_limit(tmp_path):
-    """The fit may grow the process by 256 MiB; the file is bigger than the whole limit.
+    """The fit may grow the process by 256 MiB; the 2 GiB file is bigger than the whole limit.
 
-    Python, NumPy, numba and scikit-learn take ~1 GiB of address space before any data, so
-    the limit is set at that baseline plus the headroom (in the child, after a warm-up). An
-    address-space limit forbids mapping the file, so the CLI must read it block by block.
+    Python, NumPy, numba and scikit-learn take ~0.9 GiB of address space before any data, so
+    the limit is set at that baseline plus the headroom (in the child, after a warm-up): about
+    1.1 GiB here. Under it, mapping, loading or reading the whole file fails (checked in the
+    child), so the CLI's fit can only succeed by reading it block by block.
     """
     pytest.importorskip("resource")
     path = tmp_path / "big.npy"
@@ -294,8 +302,9 @@ def test_fit_on_a_file_larger_than_the_address_space_limit(tmp_path):
     assert proc.returncode == 0 and len(results) == 2, proc.stdout[-2000:] + proc.stderr[-3000:]
     setup, fit = results
     path.unlink()
-    assert setup["file"] > setup["limit"], "the data file must not fit in the address space allowed"
+    assert setup["file"] >= 2**31 and setup["file"] > setup["limit"], "the file must not fit in the address space allowed"
     assert not setup["mappable"], "the limit should forbid memory-mapping the whole file"
+    assert not setup["loadable"] and not setup["readable_whole"], "the limit should forbid loading the whole file"
     assert fit["code"] == 0
     assert fit["vm_peak"] <= setup["limit"]
     sizes_line = [line for line in proc.stdout.splitlines() if "cluster sizes" in line][-1]

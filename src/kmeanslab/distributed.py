@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import streaming
+from . import engine, streaming
 from .errors import InputError, MissingExtraError
 from .validation import check_data
 
@@ -117,13 +117,6 @@ def _hold(value):
     return value
 
 
-def _validated(block, name: str, index: int) -> np.ndarray:
-    try:
-        return check_data(np.asarray(block), name)
-    except InputError as exc:
-        raise InputError(f"{exc} [in block {index} of {name}]") from None
-
-
 def _validated_weights(w, index: int) -> np.ndarray:
     w = np.ascontiguousarray(w, dtype=np.float64)
     if w.ndim != 1:
@@ -137,19 +130,19 @@ def _validated_weights(w, index: int) -> np.ndarray:
 
 
 def _result_only(fn, *args):
-    with streaming.block_context():
+    with engine.compute_context():
         return fn(*args)[1]
 
 
 def _state_and_result(fn, *args):
-    with streaming.block_context():
+    with engine.compute_context():
         return fn(*args)
 
 
 def _sq_norms(X_b):
     from .engine import row_sq_norms
 
-    with streaming.block_context():
+    with engine.compute_context():
         return row_sq_norms(X_b)
 
 
@@ -227,7 +220,7 @@ class DaskBlocks:
         self.d = int(X.shape[1])
         parts = list(X.to_delayed().ravel())
         self.blocks = [
-            client.submit(_validated, raw, name, i)
+            client.submit(streaming._check_block, raw, name, f"block {i}")
             for i, raw in enumerate(client.compute(parts))
         ]
         sizes = X.chunks[0]
@@ -356,11 +349,7 @@ def _check_predict_input(model, X):
     check_is_fitted(model)
     if X.ndim != 2:
         raise InputError(f"X must be a 2-D array of shape (n_samples, n_features); got shape {X.shape}")
-    if X.shape[1] != model.n_features_in_:
-        raise InputError(
-            f"X has {X.shape[1]} features, but {type(model).__name__} is expecting "
-            f"{model.n_features_in_} features as input (the number of columns it was fitted on)."
-        )
+    streaming._check_n_features(model, int(X.shape[1]))
     validate_data(model, X, skip_check_array=True, reset=False)
     return X.rechunk({1: -1}) if X.numblocks[1] != 1 else X
 

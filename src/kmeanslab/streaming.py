@@ -18,15 +18,15 @@ The executor interface (duck-typed): attributes ``n``, ``d``, ``dtype``, ``total
 ``map(fn, *args, state=None, keep_state=False, data=True) -> (states | None, results)``
     Call ``fn(X_b, x_sq_b, w_b, state_b, (block_index, start, stop), *args)`` on every row
     block (``x_sq_b`` the rows' squared norms, computed once per fit) inside
-    :func:`block_context`; ``fn`` returns ``(new_state_b, result_b)``. ``data=False`` promises
-    that ``fn`` reads neither ``X_b`` nor ``x_sq_b`` (a local executor then skips the read).
+    :func:`kmeanslab.engine.compute_context`; ``fn`` returns ``(new_state_b, result_b)``.
+    ``data=False`` promises that ``fn`` reads neither ``X_b`` nor ``x_sq_b`` (a local executor
+    then skips the read).
 ``reduce(results, combine)``, ``gather(results)``, ``take(rows)`` (global row indices, sorted),
 ``final(centers) -> (labels, inertia, counts)``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import warnings
@@ -275,11 +275,12 @@ def _check_shape(X: Any, name: str) -> tuple[int, int]:
     return n, d
 
 
-def _check_block(block: Any, name: str, start: int, stop: int) -> np.ndarray:
+def _check_block(block: Any, name: str, where: str) -> np.ndarray:
+    """``check_data`` on one block of ``name``; an error says ``where`` it is ("rows a:b")."""
     try:
         return check_data(np.asarray(block), name)
     except InputError as exc:
-        raise InputError(f"{exc} [in rows {start}:{stop} of {name}]") from None
+        raise InputError(f"{exc} [in {where} of {name}]") from None
 
 
 def iter_blocks(X: Any, block_rows: int | None = None, name: str = "X") -> Iterator[np.ndarray]:
@@ -302,45 +303,7 @@ def iter_blocks(X: Any, block_rows: int | None = None, name: str = "X") -> Itera
     n, d = _check_shape(X, name)
     rows = default_block_rows(d, np.dtype(X.dtype).itemsize) if block_rows is None else block_rows
     for a, b in iter_row_chunks(n, rows):
-        yield _check_block(X[a:b], name, a, b)
-
-
-# --------------------------------------------------------------------------- threads per block
-
-
-@functools.lru_cache(maxsize=1)
-def _threadpools():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-@contextlib.contextmanager
-def block_context():
-    """:func:`kmeanslab.engine.compute_context` for many short calls: same limits, cheaper.
-
-    The engine's context looks up the loaded thread pools at every entry (about 9 ms here, by
-    scanning the process's libraries), which is noise for one fit but not for a task per block
-    per iteration. This one looks them up once per process: numba threads capped by the
-    OpenMP limit (a Dask worker's nanny sets OMP_NUM_THREADS to its threads), parallel chunks
-    of one slab, BLAS at 1.
-    """
-    import numba
-
-    pools = _threadpools()
-    limit = numba.config.NUMBA_NUM_THREADS
-    for lib in pools.lib_controllers:
-        if lib.user_api == "openmp":
-            limit = min(limit, int(lib.num_threads))
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(limit, previous)))
-    previous_chunk = numba.set_parallel_chunksize(1)  # slabs handed out one at a time, as there
-    try:
-        with pools.limit(limits=1, user_api="blas"):
-            yield
-    finally:
-        numba.set_parallel_chunksize(previous_chunk)
-        numba.set_num_threads(previous)
+        yield _check_block(X[a:b], name, f"rows {a}:{b}")
 
 
 # --------------------------------------------------------------------------- the local executor
@@ -375,7 +338,7 @@ class LocalBlocks:
     def _read(self, i: int) -> np.ndarray:
         a, b = self.bounds[i]
         if self._x_sq[i] is None:
-            return _check_block(self.source[a:b], self.name, a, b)
+            return _check_block(self.source[a:b], self.name, f"rows {a}:{b}")
         return np.ascontiguousarray(np.asarray(self.source[a:b]), dtype=self.dtype)
 
     def block(self, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -388,7 +351,7 @@ class LocalBlocks:
     def map(self, fn: Callable, *args: Any, state: list | None = None, keep_state: bool = False,
             data: bool = True) -> tuple[list | None, list]:
         states, results = [], []
-        with block_context():
+        with engine.compute_context():
             for i, (a, b) in enumerate(self.bounds):
                 X_b, x_sq_b = self.block(i) if data else (None, None)
                 w_b = None if self.weights is None else self.weights[a:b]
@@ -408,7 +371,7 @@ class LocalBlocks:
         rows = np.asarray(rows, dtype=np.int64)
         out = np.empty((len(rows), self.d), dtype=self.dtype)
         for j, i in enumerate(rows):
-            out[j] = _check_block(self.source[int(i) : int(i) + 1], self.name, int(i), int(i) + 1)[0]
+            out[j] = _check_block(self.source[int(i) : int(i) + 1], self.name, f"row {int(i)}")[0]
         return out
 
     def final(self, centers: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
@@ -421,7 +384,7 @@ class LocalBlocks:
 
 # --------------------------------------------------------------------------- per-block functions
 # Each takes (X_b, x_sq_b, w_b, state_b, (index, start, stop), *args) and returns
-# (new_state_b, result_b), inside block_context(). They run wherever the executor runs them
+# (new_state_b, result_b), inside engine.compute_context(). They run wherever the executor runs them
 # (here, or on a Dask worker).
 
 
@@ -433,7 +396,7 @@ def _nearest(X_b, x_sq_b, centers) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre and squared distance per row: the engine's Lloyd pass on one block.
 
     Same kernel and numbers as ``engine.assign``, without its per-call thread-pool lookup
-    (the executors hold :func:`block_context` around the whole pass).
+    (the executors hold :func:`kmeanslab.engine.compute_context` around the whole pass).
     """
     assigner = engine.make_assigner("lloyd", X_b, centers.shape[0], None, x_sq_b)
     labels, _, _ = assigner.step(centers)
@@ -813,16 +776,21 @@ def fit_kmeans(model, X: Any, sample_weight: Any = None, *, block_rows: int | No
     return fit_blockwise(model, blocks, X)
 
 
-def _check_fitted_features(model, X: Any) -> tuple[int, int]:
+def _check_n_features(model, d: int) -> None:
+    """``model`` is fitted, on ``d`` features (for a streamed or a Dask X)."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model)
-    n, d = _check_shape(X, "X")
     if d != model.n_features_in_:
         raise InputError(
             f"X has {d} features, but {type(model).__name__} is expecting {model.n_features_in_} "
             f"features as input (the number of columns it was fitted on)."
         )
+
+
+def _check_fitted_features(model, X: Any) -> tuple[int, int]:
+    n, d = _check_shape(X, "X")
+    _check_n_features(model, d)
     return n, d
 
 
