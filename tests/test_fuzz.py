@@ -8,7 +8,6 @@ time bound, fails the test.
 from __future__ import annotations
 
 import gzip
-import io
 import signal
 import warnings
 from contextlib import contextmanager

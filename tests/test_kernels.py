@@ -12,9 +12,6 @@ from kmeanslab.engine import (
     CenterArrays,
     ClusterSums,
     Layout,
-    _NO_BOUNDS,
-    _NO_BOUNDS_2D,
-    _NO_FLOATS,
     _NO_GROUPS,
     _weights_arg,
     assign,
@@ -275,3 +272,37 @@ def test_yinyang_groups_cover_every_centre():
     assert groups.shape == (57,) and groups.min() == 0
     assert set(groups.tolist()) == set(range(groups.max() + 1))
     assert groups.max() + 1 <= 6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [3, 64])  # BLAS dot products at d=3, the register-tiled kernel at d=64
+@pytest.mark.parametrize("algorithm", ["hamerly", "elkan", "yinyang"])
+def test_pruned_steps_on_small_data_give_lloyds_labels(algorithm, d, dtype, monkeypatch):
+    # Small enough to run in seconds with NUMBA_DISABLE_JIT=1 too (make test does, for coverage).
+    from kmeanslab import engine
+    from kmeanslab.engine import lloyd
+
+    made = []
+
+    def capture(*args):
+        made.append(make(*args))
+        return made[-1]
+
+    make = engine.make_assigner
+    monkeypatch.setattr(engine, "make_assigner", capture)
+
+    rng = np.random.default_rng(11)
+    k = 12
+    truth = rng.normal(scale=6.0, size=(k, d))
+    X = (truth[rng.integers(0, k, 600)] + rng.normal(size=(600, d))).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, 600)
+    start = X[rng.choice(600, k, replace=False)].astype(np.float64)
+    ref = lloyd(X, start, sample_weight=weights, max_iter=60, tol=0.0, algorithm="lloyd")
+    got = lloyd(X, start, sample_weight=weights, max_iter=60, tol=0.0, algorithm=algorithm)
+    np.testing.assert_array_equal(got.labels, ref.labels)
+    assert got.n_iter == ref.n_iter
+    np.testing.assert_allclose(got.centers, ref.centers, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert got.inertia == pytest.approx(ref.inertia, rel=1e-5 if dtype == np.float32 else 1e-12)
+    assert got.extra["algorithm"] == algorithm
+    # The bounds did their work: some steps skipped the dense pass.
+    assert any(not step["dense"] for step in made[-1].stats)

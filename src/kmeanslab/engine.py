@@ -26,7 +26,6 @@ from .validation import (
     check_float,
     check_int,
     check_n_clusters,
-    iter_row_chunks,
 )
 
 __all__ = [

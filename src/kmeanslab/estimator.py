@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Any
 
@@ -260,12 +259,21 @@ default="k-means++"
                 best = result
         assert best is not None
         n_distinct = len(np.unique(best.labels))
-        if n_distinct < params["n_clusters"]:
+        why = _why_fewer_clusters(X, params["n_clusters"]) if n_distinct < params["n_clusters"] else ""
+        return self._set_fitted(best, n_distinct, why)
+
+    def _set_fitted(self, best: Any, n_distinct: int, why_fewer: str, stacklevel: int = 3) -> "KMeans":
+        """Take the fitted attributes from the best run (an ``engine.LloydResult``).
+
+        Warns when fewer than ``n_clusters`` clusters have points, giving ``why_fewer`` as the
+        reason. Shared by the in-memory fit and the blockwise fits (streamed, Dask).
+        """
+        if n_distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({params['n_clusters']}): {_why_fewer_clusters(X, params['n_clusters'])}.",
+                f"n_clusters ({self.n_clusters}): {why_fewer}.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
         self.cluster_centers_ = best.centers
         self.labels_ = best.labels

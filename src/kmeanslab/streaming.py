@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -708,7 +707,6 @@ def fit_blockwise(model, blocks, X: Any, *, on_iteration: Callable | None = None
     inertia, ``tol`` scaled by the mean feature variance. Seeding ``"k-means++"`` runs
     k-means‖; ``algorithm`` is not used (every block runs the full Lloyd pass).
     """
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils.validation import validate_data
 
     # A zero-strided stand-in: the parameter checks only need X's shape and dtype.
@@ -737,21 +735,9 @@ def fit_blockwise(model, blocks, X: Any, *, on_iteration: Callable | None = None
                 extra={"algorithm": "lloyd", "counts": counts},
             )
     n_distinct = int(np.count_nonzero(best.extra["counts"]))
-    if n_distinct < k:
-        warnings.warn(
-            f"Number of distinct clusters ({n_distinct}) found smaller than n_clusters ({k}): "
-            f"X has fewer distinct points than clusters or some centres attract no point.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    model.cluster_centers_ = best.centers
-    model.labels_ = best.labels
-    model.inertia_ = best.inertia
-    model.n_iter_ = best.n_iter
-    model.loss_history_ = best.loss_history
-    model.converged_ = best.converged
-    model.algorithm_ = "lloyd"
-    return model
+    return model._set_fitted(
+        best, n_distinct, "X has fewer distinct points than clusters or some centres attract no point", stacklevel=4
+    )
 
 
 def fit_kmeans(model, X: Any, sample_weight: Any = None, *, block_rows: int | None = None):
