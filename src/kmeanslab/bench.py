@@ -231,28 +231,28 @@ class Fit:
     n_iter: int
 
 
-def _ours(X, start, algorithm, max_iter, tol):
-    from .estimator import KMeans
+def _fitter(estimator, X, start, algorithm, max_iter, tol):
+    """A call that fits ``estimator`` (kmeanslab's or scikit-learn's ``KMeans`` class) from ``start``."""
 
     def fit():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            km = KMeans(len(start), init=start, n_init=1, max_iter=max_iter, tol=tol, algorithm=algorithm).fit(X)
+            km = estimator(len(start), init=start, n_init=1, max_iter=max_iter, tol=tol, algorithm=algorithm).fit(X)
         return Fit(km.labels_, float(km.inertia_), int(km.n_iter_))
 
     return fit
+
+
+def _ours(X, start, algorithm, max_iter, tol):
+    from .estimator import KMeans
+
+    return _fitter(KMeans, X, start, algorithm, max_iter, tol)
 
 
 def _sklearn(X, start, algorithm, max_iter, tol):
     from sklearn.cluster import KMeans as SKKMeans
 
-    def fit():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            km = SKKMeans(len(start), init=start, n_init=1, max_iter=max_iter, tol=tol, algorithm=algorithm).fit(X)
-        return Fit(km.labels_, float(km.inertia_), int(km.n_iter_))
-
-    return fit
+    return _fitter(SKKMeans, X, start, algorithm, max_iter, tol)
 
 
 def _faiss_fit(X, start, max_iter):

@@ -357,6 +357,15 @@ def _read_parquet(path: Path, columns) -> tuple[np.ndarray, list[str]]:
 # --------------------------------------------------------------------------- text tables
 
 
+def decode_text(raw: bytes) -> str:
+    """Bytes as text: UTF-8 (a BOM dropped), else latin-1."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # latin-1 maps every byte, so it is the fallback that cannot fail.
+        return raw.decode("latin-1")
+
+
 def _read_text(path: Path) -> str:
     """The file as text: gunzipped if gzip, decoded by its BOM, else UTF-8, else latin-1."""
     raw = path.read_bytes()
@@ -378,11 +387,7 @@ def _read_text(path: Path) -> str:
             f"{path.name}: looks like a binary file; expected a text table, .npy, .npz or Parquet"
         )
     else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            # latin-1 maps every byte, so it is the fallback that cannot fail.
-            text = raw.decode("latin-1")
+        text = decode_text(raw)
     if not text.strip():
         raise DataFileError(f"{path.name}: the file is empty; expected a header and/or rows of numbers")
     return text

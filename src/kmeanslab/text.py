@@ -474,11 +474,9 @@ def read_text_file(path: str | os.PathLike) -> str:
     raw = path.read_bytes()
     if b"\0" in raw[:8192]:
         raise DataFileError(f"{path.name}: looks like a binary file; expected plain text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # latin-1 maps every byte, so it is the fallback that cannot fail.
-        text = raw.decode("latin-1")
+    from .io import decode_text
+
+    text = decode_text(raw)
     if not text.strip():
         raise DataFileError(f"{path.name}: the file is empty; expected some text")
     return text
