@@ -44,6 +44,8 @@ demo: $(VENV)/.installed
 # Then the whole suite, compiled, adds its coverage and prints the report.
 COV_MIN ?= 90
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_kernels.py \
 		--cov=kmeanslab --cov-report=
 	$(BIN)/python -m pytest --cov=kmeanslab --cov-append --cov-report=term --cov-fail-under=$(COV_MIN)

@@ -73,16 +73,53 @@ def bench_minibatch(X, ks, seeds, batch_size):
         d_ours = statistics.median(o[1] for o in ours)
         d_theirs = statistics.median(s[1] for s in theirs)
         ok = d_ours <= 0.02 and t_exact / t_ours >= 5.0
-        print(_row((k, "KMeans, exact Lloyd", f"{t_exact:.3f}", "1.0", "0.00",
-                    int(statistics.median(e[2] for e in exact)), ""), widths))
-        print(_row((k, "kmeanslab MiniBatchKMeans", f"{t_ours:.3f}", f"{t_exact / t_ours:.1f}",
-                    f"{100 * d_ours:+.2f}", int(statistics.median(o[2] for o in ours)),
-                    "ok" if ok else "MISSED"), widths))
-        print(_row((k, "sklearn MiniBatchKMeans", f"{t_theirs:.3f}", f"{t_exact / t_theirs:.1f}",
-                    f"{100 * d_theirs:+.2f}", int(statistics.median(s[2] for s in theirs)), ""), widths))
+        print(
+            _row(
+                (
+                    k,
+                    "KMeans, exact Lloyd",
+                    f"{t_exact:.3f}",
+                    "1.0",
+                    "0.00",
+                    int(statistics.median(e[2] for e in exact)),
+                    "",
+                ),
+                widths,
+            )
+        )
+        print(
+            _row(
+                (
+                    k,
+                    "kmeanslab MiniBatchKMeans",
+                    f"{t_ours:.3f}",
+                    f"{t_exact / t_ours:.1f}",
+                    f"{100 * d_ours:+.2f}",
+                    int(statistics.median(o[2] for o in ours)),
+                    "ok" if ok else "MISSED",
+                ),
+                widths,
+            )
+        )
+        print(
+            _row(
+                (
+                    k,
+                    "sklearn MiniBatchKMeans",
+                    f"{t_theirs:.3f}",
+                    f"{t_exact / t_theirs:.1f}",
+                    f"{100 * d_theirs:+.2f}",
+                    int(statistics.median(s[2] for s in theirs)),
+                    "",
+                ),
+                widths,
+            )
+        )
         worst = max(o[1] for o in ours)
-        print(f"      per seed, kmeanslab mini-batch inertia Δ%: "
-              f"{', '.join(f'{100 * o[1]:+.2f}' for o in ours)} (worst {100 * worst:+.2f})")
+        print(
+            f"      per seed, kmeanslab mini-batch inertia Δ%: "
+            f"{', '.join(f'{100 * o[1]:+.2f}' for o in ours)} (worst {100 * worst:+.2f})"
+        )
         rows.append(dict(k=k, exact_s=t_exact, minibatch_s=t_ours, inertia_rel=d_ours, ok=ok))
     return rows
 
@@ -105,8 +142,18 @@ def bench_streaming(X, k, seed):
     widths = (26, 9, 6, 11, 16)
     print(_row(("run", "seconds", "iters", "ms/iter", "labels = memory"), widths))
     print(_row(("in memory (lloyd)", f"{t_mem:.2f}", mem.n_iter_, f"{1e3 * t_mem / mem.n_iter_:.1f}", ""), widths))
-    print(_row(("streamed", f"{t_str:.2f}", st.n_iter_, f"{1e3 * t_str / st.n_iter_:.1f}",
-                str(bool(np.array_equal(st.labels_, mem.labels_)))), widths))
+    print(
+        _row(
+            (
+                "streamed",
+                f"{t_str:.2f}",
+                st.n_iter_,
+                f"{1e3 * t_str / st.n_iter_:.1f}",
+                str(bool(np.array_equal(st.labels_, mem.labels_))),
+            ),
+            widths,
+        )
+    )
 
 
 # --------------------------------------------------------------------------- dask
@@ -136,14 +183,19 @@ def bench_dask(X, k, seed, n_workers, n_blocks):
     start = _start(X, k, seed).astype(np.float64)
     widths = (30, 8, 6, 8, 10, 16, 12)
     t_boot = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster, Client(cluster) as client:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         t_boot = time.perf_counter() - t_boot
-        print(f"\n## dask LocalCluster: {n_workers} worker processes x 1 thread, {n_blocks} blocks, k={k} "
-              f"(cluster start {t_boot:.1f} s); the workers read their blocks from a .npy file")
-        print(_row(("run", "seconds", "iters", "ms/iter", "median it.", "labels = memory", "centres rel."),
-                   widths))
+        print(
+            f"\n## dask LocalCluster: {n_workers} worker processes x 1 thread, {n_blocks} blocks, k={k} "
+            f"(cluster start {t_boot:.1f} s); the workers read their blocks from a .npy file"
+        )
+        print(_row(("run", "seconds", "iters", "ms/iter", "median it.", "labels = memory", "centres rel."), widths))
         for dtype in (np.float32, np.float64):
             data = X.astype(dtype)
             path = Path(tmp) / f"x-{np.dtype(dtype).name}.npy"
@@ -158,22 +210,48 @@ def bench_dask(X, k, seed, n_workers, n_blocks):
             labels = dk.labels_.compute()
             rel = np.max(np.abs(dk.cluster_centers_ - mem.cluster_centers_)) / np.max(np.abs(mem.cluster_centers_))
             name = np.dtype(dtype).name
-            print(_row((f"in memory, {name}", f"{t_mem:.2f}", mem.n_iter_, f"{1e3 * t_mem / mem.n_iter_:.1f}",
-                        "", "", ""), widths))
-            print(_row((f"dask, {name}, same init", f"{t_d:.2f}", dk.n_iter_, f"{1e3 * t_d / dk.n_iter_:.1f}",
-                        f"{it_ms:.1f}", f"{np.mean(labels == mem.labels_):.4%}", f"{rel:.1e}"), widths))
+            print(
+                _row(
+                    (f"in memory, {name}", f"{t_mem:.2f}", mem.n_iter_, f"{1e3 * t_mem / mem.n_iter_:.1f}", "", "", ""),
+                    widths,
+                )
+            )
+            print(
+                _row(
+                    (
+                        f"dask, {name}, same init",
+                        f"{t_d:.2f}",
+                        dk.n_iter_,
+                        f"{1e3 * t_d / dk.n_iter_:.1f}",
+                        f"{it_ms:.1f}",
+                        f"{np.mean(labels == mem.labels_):.4%}",
+                        f"{rel:.1e}",
+                    ),
+                    widths,
+                )
+            )
             if dtype == np.float32:
                 t_pp, pp = _timed(lambda: KMeans(k, random_state=seed).fit(data))
                 t_par, par = _timed(lambda: KMeans(k, random_state=seed).fit(Xd))
-                print(_row(("in memory, k-means++ seeding", f"{t_pp:.2f}", pp.n_iter_, "", "", "",
-                            f"I={pp.inertia_:.5g}"), widths))
-                print(_row(("dask, k-means‖ seeding", f"{t_par:.2f}", par.n_iter_, "", "", "",
-                            f"I={par.inertia_:.5g}"), widths))
-            del Xd
+                print(
+                    _row(
+                        ("in memory, k-means++ seeding", f"{t_pp:.2f}", pp.n_iter_, "", "", "", f"I={pp.inertia_:.5g}"),
+                        widths,
+                    )
+                )
+                print(
+                    _row(
+                        ("dask, k-means‖ seeding", f"{t_par:.2f}", par.n_iter_, "", "", "", f"I={par.inertia_:.5g}"),
+                        widths,
+                    )
+                )
+            Xd = None  # let the cluster forget the persisted blocks
         d = X.shape[1]
-        print(f"      per iteration over the network: the centres ({k * d * 4 / 1e3:.0f} kB in float32) to each "
-              f"worker, {n_blocks} partials of {(k * d + k + 1) * 8 / 1e3:.0f} kB combined on the workers, "
-              f"one of them to the client; the data: nothing")
+        print(
+            f"      per iteration over the network: the centres ({k * d * 4 / 1e3:.0f} kB in float32) to each "
+            f"worker, {n_blocks} partials of {(k * d + k + 1) * 8 / 1e3:.0f} kB combined on the workers, "
+            f"one of them to the client; the data: nothing"
+        )
 
 
 def main(argv=None) -> int:
@@ -196,8 +274,10 @@ def main(argv=None) -> int:
         X = mnist_60k_shift()
     except DatasetNotFoundError as exc:
         raise SystemExit(f"{exc}; set KMEANSLAB_DATA to the directory that holds mnist/") from None
-    print(f"MNIST-60k-shift: {X.shape[0]} x {X.shape[1]} {X.dtype}; {time.strftime('%Y-%m-%d')}; "
-          f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"MNIST-60k-shift: {X.shape[0]} x {X.shape[1]} {X.dtype}; {time.strftime('%Y-%m-%d')}; "
+        f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     print(f"# {machine_summary()}")
     if "minibatch" not in skip:
         bench_minibatch(X, ks, seeds, args.batch_size)

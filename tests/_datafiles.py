@@ -87,9 +87,7 @@ def serve_directory(directory: Path) -> Iterator[tuple[str, list[str]]]:
     Yields the base URL and the list of paths requested so far; shuts the server down after.
     """
     requests: list[str] = []
-    handler = functools.partial(
-        type("Handler", (_QuietHandler,), {"requests": requests}), directory=str(directory)
-    )
+    handler = functools.partial(type("Handler", (_QuietHandler,), {"requests": requests}), directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

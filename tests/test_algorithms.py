@@ -19,8 +19,7 @@ from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.preprocessing import scale
 
-from kmeanslab import KMeans
-from kmeanslab import engine
+from kmeanslab import KMeans, engine
 from kmeanslab.engine import choose_algorithm, lloyd, make_assigner, row_sq_norms
 
 PRUNING = ("hamerly", "elkan", "yinyang")

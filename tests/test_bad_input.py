@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from _datafiles import fake_mnist, idx_bytes
 import kmeanslab
+from _datafiles import fake_mnist, idx_bytes
 from kmeanslab import KMeans, MiniBatchKMeans, k_means
 from kmeanslab.cli import main
 from kmeanslab.datasets import load_dataset_file, read_idx
@@ -115,40 +115,159 @@ def two_column_csv(tmp_path) -> Path:
 # (id, file name, content (None: no file), k, error type, fragments in both messages,
 #  fragments only the CLI has: it names the file where the library names the array X)
 DATA_FILE_ROWS = [
-    ("NaN", "nan.csv", b"a,b\n1,2\nnan,3\n4,5\n", 2, DataFileError,
-     ["nan.csv", "line 3", "column 'a'", "'nan'", "expected a value in every cell"], []),
-    ("+inf", "inf.csv", b"a,b\n1,2\n3,inf\n4,5\n", 2, DataFileError,
-     ["inf.csv", "line 3", "+inf", "column 'b'", "expected finite numbers"], []),
-    ("-inf", "ninf.csv", b"a,b\n1,2\n3,4\n-inf,5\n", 2, DataFileError,
-     ["ninf.csv", "line 4", "-inf", "column 'a'", "expected finite numbers"], []),
-    ("NaN in .npy", "nan.npy", _npy(_with(np.ones((4, 2)), (1, 0), np.nan)), 2, InputError,
-     ["contains NaN", "NaN at row 1, column 0", "expected finite values"], ["nan.npy contains NaN"]),
-    ("+inf in .npy", "inf.npy", _npy(_with(np.ones((4, 2)), (2, 1), np.inf)), 2, InputError,
-     ["contains inf", "+inf at row 2, column 1", "expected finite values"], ["inf.npy contains inf"]),
-    ("-inf in .npz", "ninf.npz", None, 2, InputError,
-     ["contains inf", "-inf at row 3, column 0", "expected finite values"], ["ninf.npz contains inf"]),
-    ("NaN in Parquet", "nan.parquet", None, 2, DataFileError,
-     ["nan.parquet", "data row 2", "no number in column 'b'", "expected a value in every cell"], []),
-    ("+inf in Parquet", "inf.parquet", None, 2, DataFileError,
-     ["inf.parquet", "data row 3", "+inf in column 'a'", "expected finite numbers"], []),
-    ("empty file", "empty.csv", b"", 2, DataFileError,
-     ["empty.csv", "the file is empty", "expected a header and/or rows of numbers"], []),
-    ("header only", "header.csv", b"a,b\n", 2, DataFileError,
-     ["header.csv", "has a header but no rows", "expected at least one sample"], []),
-    ("single row, k=2", "one.csv", b"a,b\n1,2\n", 2, InputError,
-     ["n_clusters=2", "n_samples=1", "expected 1 <= n_clusters <= n_samples"], []),
-    ("3-D .npy", "cube.npy", _npy(np.zeros((3, 2, 2))), 2, DataFileError,
-     ["cube.npy", "shape (3, 2, 2)", "expected 2-D (n_samples, n_features)"], []),
-    ("no rows .npy", "none.npy", _npy(np.zeros((0, 3))), 1, DataFileError,
-     ["none.npy", "holds no rows", "expected at least one sample"], []),
-    ("ragged rows", "ragged.csv", b"a,b\n1,2\n3,4,5\n6,7\n", 2, DataFileError,
-     ["ragged.csv", "line 3 has 3 fields", "line 1 has 2", "expected the same number of columns"], []),
-    ("non-numeric columns only", "words.csv", b"name,colour\nx,red\ny,blue\n", 2, DataFileError,
-     ["words.csv", "no numeric column", "['name', 'colour']", "expected numbers"], []),
-    ("truncated gzip", "cut.csv.gz", _CUT_GZ, 2, DataFileError,
-     ["cut.csv.gz", "truncated or corrupt gzip data", "expected a complete gzip file"], []),
-    ("path does not exist", "nope.csv", None, 2, DatasetNotFoundError,
-     ["nope.csv", "does not exist", "expected a data file"], []),
+    (
+        "NaN",
+        "nan.csv",
+        b"a,b\n1,2\nnan,3\n4,5\n",
+        2,
+        DataFileError,
+        ["nan.csv", "line 3", "column 'a'", "'nan'", "expected a value in every cell"],
+        [],
+    ),
+    (
+        "+inf",
+        "inf.csv",
+        b"a,b\n1,2\n3,inf\n4,5\n",
+        2,
+        DataFileError,
+        ["inf.csv", "line 3", "+inf", "column 'b'", "expected finite numbers"],
+        [],
+    ),
+    (
+        "-inf",
+        "ninf.csv",
+        b"a,b\n1,2\n3,4\n-inf,5\n",
+        2,
+        DataFileError,
+        ["ninf.csv", "line 4", "-inf", "column 'a'", "expected finite numbers"],
+        [],
+    ),
+    (
+        "NaN in .npy",
+        "nan.npy",
+        _npy(_with(np.ones((4, 2)), (1, 0), np.nan)),
+        2,
+        InputError,
+        ["contains NaN", "NaN at row 1, column 0", "expected finite values"],
+        ["nan.npy contains NaN"],
+    ),
+    (
+        "+inf in .npy",
+        "inf.npy",
+        _npy(_with(np.ones((4, 2)), (2, 1), np.inf)),
+        2,
+        InputError,
+        ["contains inf", "+inf at row 2, column 1", "expected finite values"],
+        ["inf.npy contains inf"],
+    ),
+    (
+        "-inf in .npz",
+        "ninf.npz",
+        None,
+        2,
+        InputError,
+        ["contains inf", "-inf at row 3, column 0", "expected finite values"],
+        ["ninf.npz contains inf"],
+    ),
+    (
+        "NaN in Parquet",
+        "nan.parquet",
+        None,
+        2,
+        DataFileError,
+        ["nan.parquet", "data row 2", "no number in column 'b'", "expected a value in every cell"],
+        [],
+    ),
+    (
+        "+inf in Parquet",
+        "inf.parquet",
+        None,
+        2,
+        DataFileError,
+        ["inf.parquet", "data row 3", "+inf in column 'a'", "expected finite numbers"],
+        [],
+    ),
+    (
+        "empty file",
+        "empty.csv",
+        b"",
+        2,
+        DataFileError,
+        ["empty.csv", "the file is empty", "expected a header and/or rows of numbers"],
+        [],
+    ),
+    (
+        "header only",
+        "header.csv",
+        b"a,b\n",
+        2,
+        DataFileError,
+        ["header.csv", "has a header but no rows", "expected at least one sample"],
+        [],
+    ),
+    (
+        "single row, k=2",
+        "one.csv",
+        b"a,b\n1,2\n",
+        2,
+        InputError,
+        ["n_clusters=2", "n_samples=1", "expected 1 <= n_clusters <= n_samples"],
+        [],
+    ),
+    (
+        "3-D .npy",
+        "cube.npy",
+        _npy(np.zeros((3, 2, 2))),
+        2,
+        DataFileError,
+        ["cube.npy", "shape (3, 2, 2)", "expected 2-D (n_samples, n_features)"],
+        [],
+    ),
+    (
+        "no rows .npy",
+        "none.npy",
+        _npy(np.zeros((0, 3))),
+        1,
+        DataFileError,
+        ["none.npy", "holds no rows", "expected at least one sample"],
+        [],
+    ),
+    (
+        "ragged rows",
+        "ragged.csv",
+        b"a,b\n1,2\n3,4,5\n6,7\n",
+        2,
+        DataFileError,
+        ["ragged.csv", "line 3 has 3 fields", "line 1 has 2", "expected the same number of columns"],
+        [],
+    ),
+    (
+        "non-numeric columns only",
+        "words.csv",
+        b"name,colour\nx,red\ny,blue\n",
+        2,
+        DataFileError,
+        ["words.csv", "no numeric column", "['name', 'colour']", "expected numbers"],
+        [],
+    ),
+    (
+        "truncated gzip",
+        "cut.csv.gz",
+        _CUT_GZ,
+        2,
+        DataFileError,
+        ["cut.csv.gz", "truncated or corrupt gzip data", "expected a complete gzip file"],
+        [],
+    ),
+    (
+        "path does not exist",
+        "nope.csv",
+        None,
+        2,
+        DatasetNotFoundError,
+        ["nope.csv", "does not exist", "expected a data file"],
+        [],
+    ),
 ]
 
 
@@ -211,7 +330,7 @@ def test_latin1_header_is_decoded(tmp_path, capsys):
     code, _, err = _run(capsys, ["fit", str(path), "-k", "2", "--out", str(out)])
     assert code == 0, err
     # Outputs are UTF-8 whatever the input's encoding.
-    assert (out / "centers.csv").read_bytes().splitlines()[0] == "durée,température".encode("utf-8")
+    assert (out / "centers.csv").read_bytes().splitlines()[0] == "durée,température".encode()
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["feature_names"] == names
 
 
@@ -320,7 +439,8 @@ def test_predict_with_a_different_number_of_features(tmp_path, capsys, model_fil
     three.write_text("a,b,c\n1,2,3\n4,5,6\n")
     labels = tmp_path / "labels.csv"
     _fails_cleanly(
-        capsys, ["predict", str(model_file), str(three), "--out", str(labels)],
+        capsys,
+        ["predict", str(model_file), str(three), "--out", str(labels)],
         [str(three), "X has 3 features", "expecting 2 features", "--columns"],
     )
     assert not labels.exists()
@@ -336,7 +456,11 @@ PARAM_ROWS = [
     ("k string", dict(n_clusters="3"), ["n_clusters='3'", "expected an integer >= 1"]),
     ("unknown init", dict(init="kmeans++"), ["init='kmeans++'", "expected one of 'k-means++', 'random'"]),
     ("init not an array", dict(init=3), ["init=3", "expected one of 'k-means++'", "array of shape (2, 2)"]),
-    ("init too many rows", dict(init=np.zeros((3, 2))), ["init has shape (3, 2)", "expected (n_clusters, n_features) = (2, 2)"]),
+    (
+        "init too many rows",
+        dict(init=np.zeros((3, 2))),
+        ["init has shape (3, 2)", "expected (n_clusters, n_features) = (2, 2)"],
+    ),
     ("init too many columns", dict(init=np.zeros((2, 3))), ["init has shape (2, 3)", "= (2, 2)"]),
     ("init 1-D", dict(init=np.zeros(2)), ["init has shape (2,)", "= (2, 2)"]),
     ("init NaN", dict(init=np.array([[0.0, np.nan], [1.0, 1.0]])), ["init contains NaN", "expected finite"]),
@@ -354,7 +478,11 @@ KMEANS_ONLY_ROWS = [
     ("unknown algorithm", dict(algorithm="fast"), ["algorithm='fast'", "expected one of 'auto', 'lloyd'"]),
 ]
 WEIGHT_ROWS = [
-    ("negative", _with(np.ones(10), 3, -1.0), ["sample_weight has a negative value", "-1.0 at index 3", "expected non-negative"]),
+    (
+        "negative",
+        _with(np.ones(10), 3, -1.0),
+        ["sample_weight has a negative value", "-1.0 at index 3", "expected non-negative"],
+    ),
     ("all zero", np.zeros(10), ["sample_weight is all zero", "expected at least one positive weight"]),
     ("too short", np.ones(4), ["sample_weight has shape (4,)", "expected shape (10,)"]),
     ("too long", np.ones(11), ["sample_weight has shape (11,)", "expected shape (10,)"]),
@@ -413,7 +541,11 @@ def test_bad_parameter_functional_api(kwargs, fragments):
 OPTION_ROWS = [
     ("k = 0", ["-k", "0"], ["argument -k/--clusters", "0 is not valid", "expected an integer >= 1"]),
     ("k < 0", ["-k", "-2"], ["argument -k/--clusters", "-2 is not valid", "expected an integer >= 1"]),
-    ("k not an integer", ["-k", "2.5"], ["argument -k/--clusters", "'2.5' is not an integer", "expected an integer >= 1"]),
+    (
+        "k not an integer",
+        ["-k", "2.5"],
+        ["argument -k/--clusters", "'2.5' is not an integer", "expected an integer >= 1"],
+    ),
     ("k a word", ["-k", "two"], ["argument -k/--clusters", "'two' is not an integer"]),
     ("k > n", ["-k", "300"], ["n_clusters=300", "n_samples=272", "expected 1 <= n_clusters <= n_samples"]),
     ("unknown init", ["--init", "kmeans++"], ["argument --init", "'kmeans++'", "choose from", "'k-means++'"]),
@@ -638,7 +770,8 @@ def test_predict_out_paths(tmp_path, capsys, model_file, two_column_csv):
 
 def test_predict_out_not_writable(locked_dir, capsys, model_file, two_column_csv):
     _fails_cleanly(
-        capsys, ["predict", str(model_file), str(two_column_csv), "--out", str(locked_dir / "labels.csv")],
+        capsys,
+        ["predict", str(model_file), str(two_column_csv), "--out", str(locked_dir / "labels.csv")],
         [str(locked_dir), "is not writable"],
     )
     assert list(locked_dir.iterdir()) == []
@@ -686,9 +819,9 @@ def test_unexpected_error_exit_1_one_line_with_debug_hint(tmp_path, capsys, monk
 
 
 def test_unexpected_error_in_predict(tmp_path, capsys, monkeypatch, model_file, two_column_csv):
-    import kmeanslab.persistence
+    import kmeanslab.cli.predict
 
-    monkeypatch.setattr(kmeanslab.persistence, "load", _explode)
+    monkeypatch.setattr(kmeanslab.cli.predict, "load", _explode)
     labels = tmp_path / "labels.csv"
     code, _, err = _run(capsys, ["predict", str(model_file), str(two_column_csv), "--out", str(labels)])
     assert code == 1
@@ -769,6 +902,7 @@ def test_a_failed_run_changes_nothing_in_out(tmp_path, capsys, monkeypatch, fail
         argv += ["--tol", "-1"]
         expected = 2
     else:
+        import kmeanslab.cli.fit
         import kmeanslab.io
 
         real = kmeanslab.io.write_csv
@@ -781,7 +915,7 @@ def test_a_failed_run_changes_nothing_in_out(tmp_path, capsys, monkeypatch, fail
                     raise exc
             return real(path, array, header)
 
-        monkeypatch.setattr(kmeanslab.io, "write_csv", half_written)
+        monkeypatch.setattr(kmeanslab.cli.fit, "write_csv", half_written)
         expected = 1 if failure == "unexpected error" else 130
     code, _, err = _run(capsys, argv)
     assert code == expected, err
@@ -838,8 +972,9 @@ def test_killed_mid_write_leaves_the_old_file(tmp_path, sig):
     script = tmp_path / "slow.py"
     script.write_text(_SLOW_WRITER)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, str(script), str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         deadline = time.monotonic() + 240
         line = ""

@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kmeanslab import bench
-from kmeanslab.cli import main
+from benchmarks import compare as bench
 
 
 def test_floor_is_the_larger_of_memory_and_compute_time():
@@ -47,9 +46,22 @@ def test_machine_peaks_are_plausible():
 
 
 def _iteration_row(k, ratio, vs_floor):
-    return dict(section="iteration", k=k, algorithm="kmeanslab lloyd", seconds=1.0, iterations=20,
-                ms_per_iter=50.0, ratio=ratio, floor_ms=10.0, vs_floor=vs_floor, local_floor_ms=20.0,
-                vs_local_floor=2.5, inertia_rel=0.0, agreement=1.0, peak_mib=3.0)
+    return dict(
+        section="iteration",
+        k=k,
+        algorithm="kmeanslab lloyd",
+        seconds=1.0,
+        iterations=20,
+        ms_per_iter=50.0,
+        ratio=ratio,
+        floor_ms=10.0,
+        vs_floor=vs_floor,
+        local_floor_ms=20.0,
+        vs_local_floor=2.5,
+        inertia_rel=0.0,
+        agreement=1.0,
+        peak_mib=3.0,
+    )
 
 
 def test_targets_say_met_or_missed():
@@ -84,8 +96,19 @@ def test_table_names_the_data_and_every_column():
 @pytest.mark.slow
 def test_quick_benchmark_runs_from_the_cli(data_dir, capsys, tmp_path):
     out = tmp_path / "bench.json"
-    code = main(["bench", "--quick", "--sections", "iteration,seeding", "--repeats", "1",
-                 "--data-home", str(data_dir), "--json", str(out)])
+    code = bench.main(
+        [
+            "--quick",
+            "--sections",
+            "iteration,seeding",
+            "--repeats",
+            "1",
+            "--data-home",
+            str(data_dir),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "### Per iteration, full Lloyd (MNIST test images, 10000, float32)" in printed
@@ -102,5 +125,5 @@ def test_quick_benchmark_runs_from_the_cli(data_dir, capsys, tmp_path):
 
 
 def test_unknown_section_is_a_usage_error(capsys):
-    assert main(["bench", "--sections", "iteration,warp"]) == 2
+    assert bench.main(["--sections", "iteration,warp"]) == 2
     assert "--sections has unknown section(s) warp" in capsys.readouterr().err

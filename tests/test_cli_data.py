@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _datafiles import base64_record, fake_mnist, idx_bytes, serve_directory, write_json_lines, write_mnist_split
 import kmeanslab
+from _datafiles import base64_record, fake_mnist, idx_bytes, serve_directory, write_json_lines, write_mnist_split
 from kmeanslab.cli import main
 from kmeanslab.datasets import MNIST_MD5, load_faithful
 
@@ -69,16 +69,17 @@ def test_data_show_real_mnist(capsys, mnist_dir):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "mnist-test: 10000 x 784 float32, values 0 to 1"
     assert out[2] == "  images 28 x 28"
-    assert out[3] == (
-        "  labels 0: 980, 1: 1135, 2: 1032, 3: 1010, 4: 982, 5: 892, 6: 958, 7: 1028, 8: 974, 9: 1009"
-    )
+    assert out[3] == ("  labels 0: 980, 1: 1135, 2: 1032, 3: 1010, 4: 982, 5: 892, 6: 958, 7: 1028, 8: 974, 9: 1009")
 
 
 def test_data_show_mnist_train_missing(capsys, mnist_dir, monkeypatch):
     monkeypatch.setenv("KMEANSLAB_DATA", str(mnist_dir.parent))
     _fails_cleanly(
-        capsys, ["data", "show", "mnist"],
-        "MNIST train data not found", "train-images-idx3-ubyte.gz", str(mnist_dir),
+        capsys,
+        ["data", "show", "mnist"],
+        "MNIST train data not found",
+        "train-images-idx3-ubyte.gz",
+        str(mnist_dir),
         "fetch it with: kmeanslab data fetch mnist",
     )
 
@@ -117,7 +118,8 @@ def test_cli_corrupt_gz(capsys, tmp_path, mnist_dir):
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(images))
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(bytes(data))
     _fails_cleanly(
-        capsys, ["data", "show", str(tmp_path / "t10k-images-idx3-ubyte")],
+        capsys,
+        ["data", "show", str(tmp_path / "t10k-images-idx3-ubyte")],
         f"{tmp_path / 't10k-labels-idx1-ubyte.gz'}: truncated or corrupt gzip data",
     )
 
@@ -128,7 +130,8 @@ def test_cli_idx_wrong_magic_and_sizes(capsys, tmp_path):
     _fails_cleanly(capsys, ["data", "show", str(magic)], f"{magic}: wrong magic number 0x00010803")
     short = _gz(tmp_path, "b-images-idx3-ubyte.gz", idx_bytes(images)[:-1])
     _fails_cleanly(
-        capsys, ["data", "show", str(short)],
+        capsys,
+        ["data", "show", str(short)],
         f"{short}: the header says 3 x 28 x 28 (2352 bytes of data) but the file has 2351 bytes after the header",
     )
 
@@ -137,8 +140,10 @@ def test_cli_label_count_differs(capsys, tmp_path):
     images, labels = fake_mnist(12, seed=0)
     write_mnist_split(tmp_path / "mnist", "test", images, labels[:11])
     _fails_cleanly(
-        capsys, ["data", "show", "mnist", "--split", "test", "--data-home", str(tmp_path)],
-        "has 11 labels but", "has 12 images; expected one label per image",
+        capsys,
+        ["data", "show", "mnist", "--split", "test", "--data-home", str(tmp_path)],
+        "has 11 labels but",
+        "has 12 images; expected one label per image",
     )
 
 
@@ -146,7 +151,8 @@ def test_cli_base64_not_784_bytes(capsys, tmp_path):
     path = tmp_path / "digits.base64.json"
     path.write_text(base64_record(4, bytes(784)) + "\n" + base64_record(4, bytes(700)) + "\n")
     _fails_cleanly(
-        capsys, ["data", "show", str(path)],
+        capsys,
+        ["data", "show", str(path)],
         f"{path}: line 2 has 'data' that decodes to 700 bytes; expected 784 (28x28 pixels)",
     )
 
@@ -189,7 +195,9 @@ def test_fit_out_writes_a_model_that_predict_uses(fitted_run, tmp_path, capsys, 
     model = kmeanslab.load(model_path)
     summary = json.loads((fitted_run / "summary.json").read_text())
     assert model.inertia_ == summary["inertia"]
-    np.testing.assert_array_equal(model.cluster_centers_, np.loadtxt(fitted_run / "centers.csv", delimiter=",", skiprows=1))
+    np.testing.assert_array_equal(
+        model.cluster_centers_, np.loadtxt(fitted_run / "centers.csv", delimiter=",", skiprows=1)
+    )
     labels_path = tmp_path / "new-labels.csv"
     assert main(["predict", str(model_path), str(data_dir / "faithful.csv"), "--out", str(labels_path)]) == 0
     out = capsys.readouterr().out
@@ -215,8 +223,10 @@ def test_predict_errors(fitted_run, tmp_path, capsys):
     three.write_text("1,2,3\n4,5,6\n")
     _fails_cleanly(capsys, ["predict", str(model), str(three)], "X has 3 features, but KMeans is expecting 2")
     _fails_cleanly(
-        capsys, ["predict", str(model), str(three), "--out", str(tmp_path / "no" / "labels.csv")],
-        "the directory", "does not exist",
+        capsys,
+        ["predict", str(model), str(three), "--out", str(tmp_path / "no" / "labels.csv")],
+        "the directory",
+        "does not exist",
     )
     _fails_cleanly(capsys, ["predict", str(tmp_path / "none.npz"), str(three)], "none.npz: no such model file")
 
@@ -231,7 +241,8 @@ def test_predict_with_a_model_of_unknown_version(fitted_run, tmp_path, capsys):
     np.savez(model, **arrays)
     labels = tmp_path / "labels.csv"
     _fails_cleanly(
-        capsys, ["predict", str(model), str(fitted_run / "centers.csv"), "--out", str(labels)],
+        capsys,
+        ["predict", str(model), str(fitted_run / "centers.csv"), "--out", str(labels)],
         f"{model}: model format version 2 was written by a newer kmeanslab",
     )
     assert not labels.exists()
@@ -243,7 +254,9 @@ def test_predict_console_script(fitted_run, tmp_path):
     np.save(data, np.array([[4.5, 80.0], [1.7, 50.0]]))
     done = subprocess.run(
         [str(KMEANSLAB), "predict", str(fitted_run / "model.npz"), str(data)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     labels = done.stdout.split()
@@ -264,7 +277,9 @@ def test_data_fetch_mnist_test_split(capsys, tmp_path, mirror, mnist_dir):
     argv = ["data", "fetch", "mnist", "--split", "test", "--mirror", url, "--data-home", str(tmp_path)]
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"verified {tmp_path / 'mnist' / n}" for n in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")]
+    assert out == [
+        f"verified {tmp_path / 'mnist' / n}" for n in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    ]
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         assert (tmp_path / "mnist" / name).read_bytes() == (mnist_dir / name).read_bytes()
     assert main(["data", "show", "mnist", "--split", "test", "--data-home", str(tmp_path)]) == 0
@@ -287,8 +302,10 @@ def test_data_fetch_bad_checksum(capsys, tmp_path, mnist_dir):
     home = tmp_path / "home"
     with serve_directory(served) as (url, _):
         _fails_cleanly(
-            capsys, ["data", "fetch", "mnist", "--split", "test", "--mirror", url, "--data-home", str(home)],
-            "t10k-labels-idx1-ubyte.gz", "is not the published " + MNIST_MD5["t10k-labels-idx1-ubyte.gz"],
+            capsys,
+            ["data", "fetch", "mnist", "--split", "test", "--mirror", url, "--data-home", str(home)],
+            "t10k-labels-idx1-ubyte.gz",
+            "is not the published " + MNIST_MD5["t10k-labels-idx1-ubyte.gz"],
         )
     # The images were fine and are kept; the labels with the wrong checksum are not.
     assert sorted(p.name for p in (home / "mnist").iterdir()) == ["t10k-images-idx3-ubyte.gz"]
@@ -297,7 +314,9 @@ def test_data_fetch_bad_checksum(capsys, tmp_path, mnist_dir):
 def test_data_fetch_train_images_absent_from_the_mirror(capsys, tmp_path, mirror):
     url, _ = mirror
     _fails_cleanly(
-        capsys, ["data", "fetch", "mnist", "--mirror", url, "--data-home", str(tmp_path)],
-        "train-images-idx3-ubyte.gz: could not be downloaded", "HTTP 404",
+        capsys,
+        ["data", "fetch", "mnist", "--mirror", url, "--data-home", str(tmp_path)],
+        "train-images-idx3-ubyte.gz: could not be downloaded",
+        "HTTP 404",
     )
     assert not (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").exists()

@@ -29,8 +29,9 @@ def blobs_csv(tmp_path_factory) -> Path:
 
 def test_elbow_finds_the_knee_and_writes_outputs(blobs_csv, tmp_path, capsys):
     out = tmp_path / "elbow"
-    code = main(["elbow", str(blobs_csv), "--columns", "x,y", "--k", "1:8", "--runs", "2", "--val", "0.25",
-                 "--out", str(out)])
+    code = main(
+        ["elbow", str(blobs_csv), "--columns", "x,y", "--k", "1:8", "--runs", "2", "--val", "0.25", "--out", str(out)]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "(400 x 2), 300 training / 100 validation rows, 2 runs per k" in printed
@@ -132,8 +133,22 @@ def test_classify_mnist_training_set_too_large_for_the_test_split(capsys, mnist_
 
 @pytest.mark.data
 def test_classify_mnist_with_the_test_split_only(tmp_path, capsys, mnist_dir):
-    argv = ["classify", "mnist", "-k", "20", "--init", "random", "--train", "1000", "--test", "10000",
-            "--data-home", str(mnist_dir.parent), "--out", str(tmp_path)]
+    argv = [
+        "classify",
+        "mnist",
+        "-k",
+        "20",
+        "--init",
+        "random",
+        "--train",
+        "1000",
+        "--test",
+        "10000",
+        "--data-home",
+        str(mnist_dir.parent),
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "Only the MNIST test split is available" in printed and "all 9000: 10000 were asked for" in printed
@@ -161,7 +176,9 @@ def test_demo_command_without_mnist(tmp_path):
     out = tmp_path / "demo"
     done = subprocess.run(
         [str(script), "demo", "--quick", "--out", str(out), "--data-home", str(tmp_path / "empty")],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     assert f"wrote {out / 'index.html'}" in done.stdout

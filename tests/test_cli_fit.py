@@ -90,8 +90,13 @@ def test_console_script_runs(tmp_path):
     exe = Path(sys.executable).with_name("kmeanslab")
     if not exe.exists():
         pytest.skip(f"console script not installed next to {sys.executable}")
-    proc = subprocess.run([str(exe), "fit", "-k", "2"], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    proc = subprocess.run(
+        [str(exe), "fit", "-k", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "8901.77" in proc.stdout
     bad = subprocess.run([str(exe), "fit", str(tmp_path / "nope.csv")], capture_output=True, text=True, timeout=300)

@@ -425,7 +425,9 @@ def test_mnist_pickle_refuses_anything_but_arrays(tmp_path):
     marker = tmp_path / "was-run"
     X, y = _splits(seed=0)[0]
     path = write_pickle(tmp_path / "mnist.pkl.gz", ((X, y), (X, y), (X, _Payload(marker))))
-    with pytest.raises(DataFileError, match=r"refusing to load posix\.mkdir|refusing to load os\.mkdir|refusing to load nt\.mkdir"):
+    with pytest.raises(
+        DataFileError, match=r"refusing to load posix\.mkdir|refusing to load os\.mkdir|refusing to load nt\.mkdir"
+    ):
         load_mnist_pickle(path)
     assert not marker.exists()
 
@@ -686,12 +688,12 @@ def test_fetch_into_a_data_home_that_cannot_be_written(tmp_path, mirror, monkeyp
         fetch_mnist(tmp_path, mirror=url, files=TEST_FILES, progress=False)
     assert requests == []
 
-    import kmeanslab.io
+    import kmeanslab.datasets
 
     def refuse(path, mode="w", **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(kmeanslab.io, "atomic_write", refuse)
+    monkeypatch.setattr(kmeanslab.datasets, "atomic_write", refuse)
     home = tmp_path / "home"
     with pytest.raises(InputError, match=r"cannot write .*t10k-labels-idx1-ubyte.gz \(Permission denied\)"):
         fetch_mnist(home, mirror=url, files=["t10k-labels-idx1-ubyte.gz"], progress=False)

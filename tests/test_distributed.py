@@ -40,9 +40,12 @@ def _assert_same_fit(dask_model, ref, rtol=1e-9):
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -144,7 +147,9 @@ def test_cli_fit_on_a_local_cluster(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(kd, "fit_kmeans", spy)
     np.savetxt(tmp_path / "x.csv", BLOBS[:800], delimiter=",")
-    assert main(["fit", str(tmp_path / "x.csv"), "-k", "7", "--scheduler", "local:2", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(["fit", str(tmp_path / "x.csv"), "-k", "7", "--scheduler", "local:2", "--out", str(tmp_path / "o")]) == 0
+    )
     assert seen == [(4, [1, 1], 2)]  # two processes of one thread, two blocks per worker
     labels = np.loadtxt(tmp_path / "o" / "labels.csv", skiprows=1)
     assert labels.shape == (800,) and len(np.unique(labels)) == 7

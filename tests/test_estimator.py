@@ -238,7 +238,11 @@ def test_verbose_prints_every_iteration(capsys):
         (dict(n_clusters=2.0), BLOBS, "n_clusters=2.0"),
         (dict(n_clusters=5), BLOBS[:3], "n_samples=3"),
         (dict(init="kmeans"), BLOBS, "init='kmeans'"),
-        (dict(init=np.zeros((3, 6))), BLOBS, r"init has shape \(3, 6\); expected \(n_clusters, n_features\) = \(2, 6\)"),
+        (
+            dict(init=np.zeros((3, 6))),
+            BLOBS,
+            r"init has shape \(3, 6\); expected \(n_clusters, n_features\) = \(2, 6\)",
+        ),
         (dict(stop="never"), BLOBS, "stop='never'"),
         (dict(empty="drop"), BLOBS, "empty='drop'"),
         (dict(max_iter=0), BLOBS, "max_iter=0"),

@@ -181,7 +181,9 @@ def test_digits_k10_majority_vote_accuracy_is_in_the_measured_band():
     # accuracy 0.697-0.870 (mean 0.768, sd 0.038); means over 5 consecutive seeds 0.743-0.796.
     digits = load_digits()
     accuracies = [
-        ex.ClusterClassifier(KMeans(10, random_state=seed)).fit(digits.data, digits.target).score(digits.data, digits.target)
+        ex.ClusterClassifier(KMeans(10, random_state=seed))
+        .fit(digits.data, digits.target)
+        .score(digits.data, digits.target)
         for seed in range(5)
     ]
     assert all(0.65 <= a <= 0.90 for a in accuracies)
@@ -320,7 +322,18 @@ def test_mnist_split_from_the_test_split_only(mnist_dir):
     assert np.bincount(train.target).tolist() == [100] * 10
     assert test.data.shape == (9000, 784)
     # Disjoint: the 10000 test images are split between the two (the digit counts add up).
-    assert (np.bincount(train.target) + np.bincount(test.target)).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert (np.bincount(train.target) + np.bincount(test.target)).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
     assert "Only the MNIST test split" in note and "other 9000" in note
     _, small, note = ex.mnist_split(1000, 500, data_home=mnist_dir.parent, seed=0)
     assert small.data.shape[0] == 500 and "500 of them" in note

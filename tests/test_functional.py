@@ -45,9 +45,7 @@ def test_associate_centroids_ties_go_to_lowest_index():
 
 def test_update_centroids_exact_case():
     W = kl.update_centroids(A, 2, [0, 1, 1, 0, 0])
-    np.testing.assert_allclose(
-        W, [[28 / 3, 31 / 3, 34 / 3, 37 / 3], [6.0, 7.0, 8.0, 9.0]], rtol=0, atol=1e-12
-    )
+    np.testing.assert_allclose(W, [[28 / 3, 31 / 3, 34 / 3, 37 / 3], [6.0, 7.0, 8.0, 9.0]], rtol=0, atol=1e-12)
 
 
 def test_update_centroids_empty_cluster_gets_zeros():

@@ -18,13 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _datafiles import base64_record, idx_bytes
 from kmeanslab import KMeans
 from kmeanslab.datasets import load_mnist_json, load_mnist_pickle, read_idx
 from kmeanslab.errors import KMeansLabError
 from kmeanslab.io import read_table
 from kmeanslab.persistence import load
-
-from _datafiles import base64_record, idx_bytes
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 CASE_SECONDS = 10

@@ -9,10 +9,10 @@ import pytest
 
 from kmeanslab import _kernels
 from kmeanslab.engine import (
+    _NO_GROUPS,
     CenterArrays,
     ClusterSums,
     Layout,
-    _NO_GROUPS,
     _weights_arg,
     assign,
     cluster_sums,
@@ -53,14 +53,48 @@ def _dense(X, centers, layout, weights=None, mode=_kernels.MODE_LLOYD, lower_col
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     with compute_context():
         _kernels.dense_pass(
-            X, arrays.C, arrays.CT, arrays.c_half, row_sq_norms(X), _weights_arg(weights), layout.chunk,
-            layout.slab_rows, layout.use_blas, layout.center_block, arrays.n3, mode, groups,
-            rounding_margin(d, X.dtype), float(arrays.c_sq.max()), np.zeros(k), np.zeros(n_groups), 0.0,
-            labels, min_d2, upper, lower, glower, sums, wsums, stats, True,
-            np.empty(1, np.int32), np.empty(1, np.int32), 0,
+            X,
+            arrays.C,
+            arrays.CT,
+            arrays.c_half,
+            row_sq_norms(X),
+            _weights_arg(weights),
+            layout.chunk,
+            layout.slab_rows,
+            layout.use_blas,
+            layout.center_block,
+            arrays.n3,
+            mode,
+            groups,
+            rounding_margin(d, X.dtype),
+            float(arrays.c_sq.max()),
+            np.zeros(k),
+            np.zeros(n_groups),
+            0.0,
+            labels,
+            min_d2,
+            upper,
+            lower,
+            glower,
+            sums,
+            wsums,
+            stats,
+            True,
+            np.empty(1, np.int32),
+            np.empty(1, np.int32),
+            0,
         )
-    return dict(labels=labels, min_d2=min_d2, upper=upper, lower=lower, glower=glower,
-                sums=sums.sum(0), wsums=wsums.sum(0), changed=stats[:, 0].sum(), loss=stats[:, 1].sum())
+    return dict(
+        labels=labels,
+        min_d2=min_d2,
+        upper=upper,
+        lower=lower,
+        glower=glower,
+        sums=sums.sum(0),
+        wsums=wsums.sum(0),
+        changed=stats[:, 0].sum(),
+        loss=stats[:, 1].sum(),
+    )
 
 
 # --------------------------------------------------------------------------- layout
@@ -92,8 +126,19 @@ def test_both_dot_sources_match_brute_force(dtype, k):
         cols = arrays.CT.shape[1] if layout.use_blas else arrays.C.shape[0]
         dots = np.empty((len(X) + 4, cols), dtype=dtype)
         rows = np.empty(len(X) + 4, dtype=np.int64)
-        _kernels._chunk_dots(X, rows, len(X), 0, arrays.C, arrays.CT, layout.use_blas, max(3, layout.center_block),
-                             arrays.n3, np.empty((len(X), 50), dtype), dots)
+        _kernels._chunk_dots(
+            X,
+            rows,
+            len(X),
+            0,
+            arrays.C,
+            arrays.CT,
+            layout.use_blas,
+            max(3, layout.center_block),
+            arrays.n3,
+            np.empty((len(X), 50), dtype),
+            dots,
+        )
         tol = 1e-10 if dtype == np.float64 else 1e-4
         np.testing.assert_allclose(dots[: len(X), :k], ref, rtol=tol, atol=tol)
 
@@ -111,8 +156,9 @@ def test_tiled_dot_products_do_not_depend_on_the_rows_position(dtype):
         rows = np.empty(len(order) + 4, dtype=np.int64)
         rows[: len(order)] = order
         out = np.empty((len(order) + 4, arrays.C.shape[0]), dtype=dtype)
-        _kernels._chunk_dots(X, rows, len(order), -1, arrays.C, arrays.CT, False, 3, arrays.n3,
-                             np.empty((1, 100), dtype), out)
+        _kernels._chunk_dots(
+            X, rows, len(order), -1, arrays.C, arrays.CT, False, 3, arrays.n3, np.empty((1, 100), dtype), out
+        )
         return out[: len(order)]
 
     forward = dots_for(np.arange(61))
@@ -248,7 +294,9 @@ def test_dense_pass_bounds_hold_for_the_true_distances(dtype, mode):
 
 
 def test_float32_rounding_helpers_round_outwards():
-    values = np.concatenate([np.random.default_rng(7).normal(size=1000) * 10.0 ** np.arange(-5, 5).repeat(100), [0.0, 1e-40]])
+    values = np.concatenate(
+        [np.random.default_rng(7).normal(size=1000) * 10.0 ** np.arange(-5, 5).repeat(100), [0.0, 1e-40]]
+    )
     for v in values:
         assert np.float64(_kernels._up32(v)) >= v
         assert np.float64(_kernels._down32(v)) <= v

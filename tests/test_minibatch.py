@@ -120,7 +120,9 @@ def test_early_stopping_and_full_schedule():
     assert full.n_steps_ == n_steps and full.n_iter_ == 3
     early = MiniBatchKMeans(10, batch_size=100, max_iter=3, max_no_improvement=2, random_state=0).fit(BLOBS)
     assert early.n_steps_ < n_steps
-    shift = MiniBatchKMeans(10, batch_size=100, max_iter=3, max_no_improvement=None, tol=1e-2, random_state=0).fit(BLOBS)
+    shift = MiniBatchKMeans(10, batch_size=100, max_iter=3, max_no_improvement=None, tol=1e-2, random_state=0).fit(
+        BLOBS
+    )
     assert shift.n_steps_ < n_steps
 
 

@@ -8,8 +8,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from kmeanslab import KMeans
-from kmeanslab import plots
 from kmeanslab.errors import InputError
+from kmeanslab.experiments import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -170,7 +170,12 @@ def test_plot_elbow_bands_and_knee():
 def test_plot_accuracy_vs_k_log_axis_and_error_rate():
     ks = [5, 10, 15, 20, 100]
     table = pd.DataFrame(
-        {"accuracy_mean": [0.4, 0.6, 0.7, 0.75, 0.85], "accuracy_std": [0.02] * 5, "nmi_mean": [0.5] * 5, "runs": [3] * 5},
+        {
+            "accuracy_mean": [0.4, 0.6, 0.7, 0.75, 0.85],
+            "accuracy_std": [0.02] * 5,
+            "nmi_mean": [0.5] * 5,
+            "runs": [3] * 5,
+        },
         index=pd.Index(ks, name="k"),
     )
     fig = plots.plot_accuracy_vs_k(table)
@@ -178,8 +183,10 @@ def test_plot_accuracy_vs_k_log_axis_and_error_rate():
     assert ax.get_xscale() == "log" and ax.get_ylim() == (0.0, 1.0)
     # The legend is the figure's, under the axes, so that it hides no curve.
     assert ax.get_legend() is None
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["accuracy, ±1 std over 3 runs",
-                                                                  "normalised mutual information"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "accuracy, ±1 std over 3 runs",
+        "normalised mutual information",
+    ]
     assert any(child.get_ylabel() == "error rate (1 − accuracy)" for child in ax.child_axes)
     # 5..20 measured, then a jump to 100: solid over 5..20, the jump dotted.
     accuracy = [line for line in ax.lines if line.get_color() == "tab:blue"]
@@ -191,11 +198,13 @@ def test_plot_accuracy_vs_k_log_axis_and_error_rate():
 
 
 def test_plot_init_comparison_one_panel_per_present_metric():
-    runs = pd.DataFrame({
-        "init": ["gaussian"] * 3 + ["random"] * 3,
-        "mean_dist": [5.8, 5.9, 5.85, 5.7, 5.75, 5.72],
-        "iterations": [20, 25, 22, 15, 18, 16],
-    })
+    runs = pd.DataFrame(
+        {
+            "init": ["gaussian"] * 3 + ["random"] * 3,
+            "mean_dist": [5.8, 5.9, 5.85, 5.7, 5.75, 5.72],
+            "iterations": [20, 25, 22, 15, 18, 16],
+        }
+    )
     fig = plots.plot_init_comparison(runs)  # no accuracy column: two panels
     assert len(fig.axes) == 2
     assert [ax.get_ylabel() for ax in fig.axes] == ["J_clust (mean distance)", "iterations to converge"]

@@ -180,8 +180,7 @@ def weighted_problems(draw):
     """A problem, integer weights (some zero) or none, and an empty-cluster policy."""
     X, start, k = draw(problems())
     weights = draw(
-        st.none()
-        | arrays(np.float64, len(X), elements=st.integers(0, 3).map(float)).filter(lambda w: w.sum() > 0)
+        st.none() | arrays(np.float64, len(X), elements=st.integers(0, 3).map(float)).filter(lambda w: w.sum() > 0)
     )
     return X, start, weights, draw(st.sampled_from(EMPTY_POLICIES))
 

@@ -14,25 +14,41 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kmeanslab import plots
 from kmeanslab.errors import InputError
-from kmeanslab.report import DemoConfig, Report, Section, data_report, format_mean_std, run_demo
+from kmeanslab.experiments import plots
+from kmeanslab.experiments.report import DemoConfig, Report, Section, data_report, format_mean_std, run_demo
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 FIGURES_WITHOUT_MNIST = {
-    "faithful-raw-clusters", "faithful-raw-loss", "faithful-standardised-clusters", "faithful-standardised-loss",
-    "blobs-elbow", "blobs-clusters",
-    "digits01-clusters", "digits01-centroids", "digits01-representatives", "digits01-elbow",
-    "digits-centroids", "digits-confusion", "digits-accuracy-vs-k", "digits-inits",
+    "faithful-raw-clusters",
+    "faithful-raw-loss",
+    "faithful-standardised-clusters",
+    "faithful-standardised-loss",
+    "blobs-elbow",
+    "blobs-clusters",
+    "digits01-clusters",
+    "digits01-centroids",
+    "digits01-representatives",
+    "digits01-elbow",
+    "digits-centroids",
+    "digits-confusion",
+    "digits-accuracy-vs-k",
+    "digits-inits",
 }
 SECTIONS = ["faithful", "blobs", "digits01", "digits", "mnist"]
 
 # Fewer fits than DemoConfig.quick(): every section and figure, a few seconds.
 TINY = dataclasses.replace(
     DemoConfig.quick(),
-    blobs_ks=tuple(range(1, 9)), blobs_runs=1, digits01_ks=(1, 2, 3), digits_ks=(10, 12),
-    digits_init_seeds=1, mnist_grid_ks=(10, 20), mnist_init_seeds=1, mnist_ks=(10,),
+    blobs_ks=tuple(range(1, 9)),
+    blobs_runs=1,
+    digits01_ks=(1, 2, 3),
+    digits_ks=(10, 12),
+    digits_init_seeds=1,
+    mnist_grid_ks=(10, 20),
+    mnist_init_seeds=1,
+    mnist_ks=(10,),
 )
 
 
@@ -90,8 +106,16 @@ def table_headers(html_text: str) -> list[list[str]]:
 
 
 # What each section of the demo must hold besides its figures: its heading and its tables.
-INIT_TABLE = ["init", "iterations", "SSE", "J (mean squared distance)", "J_clust (mean distance)",
-              "test accuracy", "training accuracy", "seeds"]
+INIT_TABLE = [
+    "init",
+    "iterations",
+    "SSE",
+    "J (mean squared distance)",
+    "J_clust (mean distance)",
+    "test accuracy",
+    "training accuracy",
+    "seeds",
+]
 SCORE_TABLE = ["k", "test accuracy", "error rate", "ARI", "NMI", "purity", "seeds"]
 ELBOW_TABLE = ["k", "training J", "validation J", "iterations", "knee"]
 FAITHFUL_TABLE = ["k", "iterations", "J first iteration", "J final", "cluster sizes"]
@@ -119,7 +143,7 @@ def check_sections(page: _Page, text: str, mnist: bool) -> None:
         # Every figure has a caption (and alt text) that is not empty.
         for alt, caption in re.findall(r'<img [^>]*alt="([^"]*)"[^>]*><figcaption>(.*?)</figcaption>', body):
             assert alt.strip() and caption.split("(<a")[0].strip()
-    for key, heading in HEADINGS.items():
+    for heading in HEADINGS.values():
         assert any(h.startswith(heading) for h in page.headings), heading
 
 
@@ -179,20 +203,30 @@ def test_section_keys_and_figure_names_are_checked():
 def test_format_mean_std_rounds_mean_and_std_alike():
     table = pd.DataFrame({"a_mean": [0.4304, 34672.4, 0.0], "a_std": [0.0037, 99.2, 0.0]})
     assert format_mean_std(table, digits=3)["a"].tolist() == ["0.430 ± 0.004", "34672 ± 99", "0.00 ± 0.00"]
-    assert math.isnan(float("nan")) and format_mean_std(pd.DataFrame({"a_mean": [float("nan")], "a_std": [1.0]}))["a"][0] == "–"
+    assert (
+        math.isnan(float("nan"))
+        and format_mean_std(pd.DataFrame({"a_mean": [float("nan")], "a_std": [1.0]}))["a"][0] == "–"
+    )
 
 
 def test_data_report_on_image_data_with_labels(tmp_path):
     from kmeanslab.datasets import load_digits
 
     digits = load_digits(n_class=3)
-    report = data_report(digits.data, source="digits 0-2", y=digits.target, images=digits.images,
-                         k=3, ks=[1, 2, 3, 4, 5], runs=1, seed=0)
+    report = data_report(
+        digits.data, source="digits 0-2", y=digits.target, images=digits.images, k=3, ks=[1, 2, 3, 4, 5], runs=1, seed=0
+    )
     report.write(tmp_path)
     page, text = read_page(tmp_path / "index.html")
     assert page.sections == ["elbow", "clusters"]
-    assert set(page.images) == {"elbow-elbow.png", "clusters-scatter.png", "clusters-loss.png",
-                                "clusters-centroids.png", "clusters-representatives.png", "clusters-confusion.png"}
+    assert set(page.images) == {
+        "elbow-elbow.png",
+        "clusters-scatter.png",
+        "clusters-loss.png",
+        "clusters-centroids.png",
+        "clusters-representatives.png",
+        "clusters-confusion.png",
+    }
     results = json.loads((tmp_path / "results.json").read_text())["sections"]
     assert [row["k"] for row in results["elbow"]["table"]] == [1, 2, 3, 4, 5]
     assert results["clusters"]["k"] == 3 and sum(results["clusters"]["cluster_sizes"]) == digits.data.shape[0]
@@ -222,7 +256,9 @@ def test_demo_without_mnist_says_how_to_fetch_it(tmp_path):
     assert "The knee (kneed) is at k = 4." in section_html(text, "blobs")
     assert "8901.77" in section_html(text, "faithful")
     digits = section_html(text, "digits")
-    assert ("k-means does not know there are ten classes" in digits) != ("every digit has a cluster of its own" in digits)
+    assert ("k-means does not know there are ten classes" in digits) != (
+        "every digit has a cluster of its own" in digits
+    )
     assert [row["k"] for row in results["sections"]["digits"]["accuracy_vs_k"]] == [10, 12]
 
 
@@ -230,8 +266,13 @@ def test_demo_without_mnist_says_how_to_fetch_it(tmp_path):
 def test_demo_with_the_mnist_test_split(tmp_path, mnist_dir):
     out = tmp_path / "report"
     run_demo(out, data_home=mnist_dir.parent, config=TINY)
-    figures = FIGURES_WITHOUT_MNIST | {"mnist-centroids-k10", "mnist-centroids-k20", "mnist-loss",
-                                       "mnist-inits", "mnist-accuracy-vs-k"}
+    figures = FIGURES_WITHOUT_MNIST | {
+        "mnist-centroids-k10",
+        "mnist-centroids-k20",
+        "mnist-loss",
+        "mnist-inits",
+        "mnist-accuracy-vs-k",
+    }
     page, text, results = check_report_dir(out, figures)
     mnist = results["sections"]["mnist"]
     assert "Only the MNIST test split is available" in mnist["setup"] and "other 9000" in mnist["setup"]
@@ -246,9 +287,15 @@ def test_demo_with_the_mnist_test_split(tmp_path, mnist_dir):
     assert "Only the MNIST test split is available" in body and "other 9000 test images" in body
     # The single fit of the k=10 grid set beside the mean over seeds of the same k.
     row = mnist["accuracy_vs_k"][0]
-    assert (f"scored {mnist['accuracy_k10']:.3f} at k = 10; over the 1 seed of the table the same k give "
-            f"{row['accuracy_mean']:.3f} ± {row['accuracy_std']:.3f}.") in body
-    assert len(mnist["init_runs"]) == 3 and {r["init"] for r in mnist["init_runs"]} == {"gaussian", "random", "k-means++"}
+    assert (
+        f"scored {mnist['accuracy_k10']:.3f} at k = 10; over the 1 seed of the table the same k give "
+        f"{row['accuracy_mean']:.3f} ± {row['accuracy_std']:.3f}."
+    ) in body
+    assert len(mnist["init_runs"]) == 3 and {r["init"] for r in mnist["init_runs"]} == {
+        "gaussian",
+        "random",
+        "k-means++",
+    }
 
 
 @pytest.mark.parametrize(
@@ -260,7 +307,7 @@ def test_demo_with_the_mnist_test_split(tmp_path, mnist_dir):
     ],
 )
 def test_the_digits_caption_says_which_digits_share_clusters(labels, classes, sentence):
-    from kmeanslab.report import _coverage_sentence, _label_coverage
+    from kmeanslab.experiments.report import _coverage_sentence, _label_coverage
 
     text = _coverage_sentence(*_label_coverage(np.array(labels), np.array(list(classes))))
     assert sentence in text

@@ -296,13 +296,17 @@ def test_fit_on_a_file_larger_than_the_address_space_limit(tmp_path):
     n_real = 40_000
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path), str(256 * 2**20), str(n_real)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     results = [json.loads(line.split(" ", 1)[1]) for line in proc.stdout.splitlines() if line.startswith("RESULT")]
     assert proc.returncode == 0 and len(results) == 2, proc.stdout[-2000:] + proc.stderr[-3000:]
     setup, fit = results
     path.unlink()
-    assert setup["file"] >= 2**31 and setup["file"] > setup["limit"], "the file must not fit in the address space allowed"
+    assert setup["file"] >= 2**31 and setup["file"] > setup["limit"], (
+        "the file must not fit in the address space allowed"
+    )
     assert not setup["mappable"], "the limit should forbid memory-mapping the whole file"
     assert not setup["loadable"] and not setup["readable_whole"], "the limit should forbid loading the whole file"
     assert fit["code"] == 0

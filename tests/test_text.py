@@ -48,12 +48,8 @@ ASTRONOMY = [
 TOPICS = [0] * len(SPORTS) + [1] * len(COOKING) + [2] * len(ASTRONOMY)
 # Three paragraphs, hard-wrapped as a text file would be, plus a line with every kind of
 # punctuation the token test looks for.
-TOPIC_TEXT = "\n\n".join(
-    " ".join(group[:3]) + "\n" + " ".join(group[3:]) for group in (SPORTS, COOKING, ASTRONOMY)
-)
-PUNCTUATION_TEXT = (
-    TOPIC_TEXT + '\n\nWow! Really? Yes: the sky (at night) is dark; the "stars" shine - brightly.'
-)
+TOPIC_TEXT = "\n\n".join(" ".join(group[:3]) + "\n" + " ".join(group[3:]) for group in (SPORTS, COOKING, ASTRONOMY))
+PUNCTUATION_TEXT = TOPIC_TEXT + '\n\nWow! Really? Yes: the sky (at night) is dark; the "stars" shine - brightly.'
 TOPIC_WORDS = {"striker", "goal", "tennis", "flour", "eggs", "soup", "telescope", "galaxies", "jupiter"}
 
 # Full 384-d embeddings of nine texts (an empty one and one past the 256-token limit among

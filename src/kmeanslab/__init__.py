@@ -10,7 +10,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .engine import associate_centroids, compute_sq_dists, k_means, rand_init, update_centroids
+from ._version import __version__
+from .cluster import (
+    KMeans,
+    MiniBatchKMeans,
+    associate_centroids,
+    compute_sq_dists,
+    k_means,
+    load,
+    rand_init,
+    update_centroids,
+)
 from .errors import (
     DataFileError,
     DatasetNotFoundError,
@@ -20,11 +30,6 @@ from .errors import (
     ModelFileError,
     OutputError,
 )
-from .estimator import KMeans
-from .minibatch import MiniBatchKMeans
-from .persistence import load
-
-__version__ = "0.1.0"
 
 __all__ = [
     "compute_sq_dists",
@@ -46,7 +51,7 @@ __all__ = [
 ]
 
 # Submodules with heavier imports (matplotlib, dask, ...) load on first use.
-_LAZY_MODULES = ("datasets", "io", "experiments", "plots", "report", "distributed", "streaming", "text")
+_LAZY_MODULES = ("datasets", "io", "experiments", "scale", "text")
 
 
 def __getattr__(name: str) -> Any:

@@ -29,16 +29,54 @@ only left alone when plain Lloyd would have given it the same label.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot loads BLAS from here: load it now,
-# before any threadpool limit is set, so that the limit applies to it)
+
+# numba's np.dot loads BLAS from SciPy's cython_blas: load it now, before any threadpool limit
+# is set, so that the limit applies to it.
+import scipy.linalg.cython_blas  # noqa: F401
 from numba import njit, prange, types
+from numba.core import event as numba_event
 
 # Vectorised dot products need reassociation; FMA contraction is what the hardware does best.
 # Neither touches inf/NaN semantics.
 _FAST = {"reassoc", "contract", "nsz"}
 
 MODE_LLOYD, MODE_HAMERLY, MODE_YINYANG, MODE_ELKAN = 0, 1, 2, 3
+
+
+class _CompileClock(numba_event.Listener):
+    """Adds up the wall time numba spends compiling (outermost compilations only)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self._depth = 0
+        self._started = 0.0
+
+    def on_start(self, event):
+        if self._depth == 0:
+            self._started = time.perf_counter()
+        self._depth += 1
+
+    def on_end(self, event):
+        self._depth -= 1
+        if self._depth == 0:
+            self.seconds += time.perf_counter() - self._started
+
+
+_COMPILE_CLOCK = _CompileClock()
+numba_event.register("numba:compile", _COMPILE_CLOCK)
+
+
+def compile_seconds() -> float:
+    """Wall seconds this process has spent compiling kernels so far.
+
+    Timings shown to users (the report's headings) subtract it, so that they measure the
+    engine and not its one-time compilation.
+    """
+    return _COMPILE_CLOCK.seconds
+
 
 _F32_UP = 2.0**-22
 _TINY = 1e-30
@@ -72,7 +110,9 @@ def _make_prefetch():
                     builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), name
                 )
                 # read access, keep in all cache levels, data cache
-                builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+                builder.call(
+                    fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+                )
                 return context.get_dummy_value()
 
             return types.void(arr, i, q), codegen
@@ -84,6 +124,7 @@ def _make_prefetch():
         _check(np.zeros((1, 1), dtype=np.float32))
         return prefetch
     except Exception:  # pragma: no cover - depends on the numba/LLVM build
+
         @njit(nogil=True, inline="always")
         def prefetch(arr, i, q):
             pass
@@ -234,7 +275,7 @@ def _chunk_dots(X, rows, m, start, C, CT, use_blas, center_block, n3, xbuf, dots
     """
     if use_blas:
         if start >= 0:
-            np.dot(X[start:start + m], CT, dots[:m])
+            np.dot(X[start : start + m], CT, dots[:m])
         else:
             for t in range(m):
                 xbuf[t, :] = X[rows[t]]
@@ -451,10 +492,36 @@ def _nearest(dots_row, c_half, k):
 
 @njit(parallel=True, cache=True)
 def dense_pass(
-    X, C, CT, c_half, x_sq, weights, chunk, slab_rows, use_blas, center_block, n3,
-    mode, groups, margin, cmax_sq, cum, cum_group, cum_max,
-    labels, min_d2, upper, lower, glower, sums, wsums, slab_stats,
-    accumulate_sums, move_idx, move_old, move_cap,
+    X,
+    C,
+    CT,
+    c_half,
+    x_sq,
+    weights,
+    chunk,
+    slab_rows,
+    use_blas,
+    center_block,
+    n3,
+    mode,
+    groups,
+    margin,
+    cmax_sq,
+    cum,
+    cum_group,
+    cum_max,
+    labels,
+    min_d2,
+    upper,
+    lower,
+    glower,
+    sums,
+    wsums,
+    slab_stats,
+    accumulate_sums,
+    move_idx,
+    move_old,
+    move_cap,
 ):
     """Every distance computed: new labels, per-slab cluster sums, and (by ``mode``) bounds.
 
@@ -552,8 +619,7 @@ def dense_pass(
 
 
 @njit(parallel=True, cache=True)
-def assign_pass(X, C, CT, c_half, x_sq, chunk, slab_rows, n_slabs, use_blas, center_block, n3,
-                labels, min_d2):
+def assign_pass(X, C, CT, c_half, x_sq, chunk, slab_rows, n_slabs, use_blas, center_block, n3, labels, min_d2):
     """Nearest centre and squared distance (clipped at 0) for every row, no accumulation."""
     n, d = X.shape
     k = c_half.shape[0]
@@ -672,8 +738,32 @@ def apply_moves(X, weights, labels, move_idx, move_old, slab_moves, move_cap, co
 
 
 @njit(cache=True, nogil=True)
-def _hamerly_chunk(X, rows, m, C, CT, c_half, x_sq, use_blas, center_block, n3, xbuf, dots,
-                   margin, cmax_sq, cum, cum_max, labels, upper, lower, move_idx, move_old, n_moves, base, cap):
+def _hamerly_chunk(
+    X,
+    rows,
+    m,
+    C,
+    CT,
+    c_half,
+    x_sq,
+    use_blas,
+    center_block,
+    n3,
+    xbuf,
+    dots,
+    margin,
+    cmax_sq,
+    cum,
+    cum_max,
+    labels,
+    upper,
+    lower,
+    move_idx,
+    move_old,
+    n_moves,
+    base,
+    cap,
+):
     """Full assignment of gathered rows ``rows[:m]``; resets their bounds; records moves."""
     k = c_half.shape[0]
     _chunk_dots(X, rows, m, -1, C, CT, use_blas, center_block, n3, xbuf, dots)
@@ -705,8 +795,29 @@ def _hamerly_chunk(X, rows, m, C, CT, c_half, x_sq, use_blas, center_block, n3, 
 
 @njit(parallel=True, cache=True)
 def hamerly_step(
-    X, C, CT, c_half, x_sq, chunk, slab_rows, use_blas, center_block, n3,
-    s_half, margin, cmax_sq, tight, cum, cum_max, labels, upper, lower, move_idx, move_old, move_cap, slab_stats,
+    X,
+    C,
+    CT,
+    c_half,
+    x_sq,
+    chunk,
+    slab_rows,
+    use_blas,
+    center_block,
+    n3,
+    s_half,
+    margin,
+    cmax_sq,
+    tight,
+    cum,
+    cum_max,
+    labels,
+    upper,
+    lower,
+    move_idx,
+    move_old,
+    move_cap,
+    slab_stats,
 ):
     """One Hamerly assignment (lazy bounds; see the module docstring).
 
@@ -747,15 +858,61 @@ def hamerly_step(
             nb += 1
             if nb == chunk:
                 n_full += nb
-                n_moves = _hamerly_chunk(X, rows, nb, C, CT, c_half, x_sq, use_blas, center_block, n3,
-                                         xbuf, dots, margin, cmax_sq, cum, cum_max, labels, upper, lower,
-                                         move_idx, move_old, n_moves, s * move_cap, move_cap)
+                n_moves = _hamerly_chunk(
+                    X,
+                    rows,
+                    nb,
+                    C,
+                    CT,
+                    c_half,
+                    x_sq,
+                    use_blas,
+                    center_block,
+                    n3,
+                    xbuf,
+                    dots,
+                    margin,
+                    cmax_sq,
+                    cum,
+                    cum_max,
+                    labels,
+                    upper,
+                    lower,
+                    move_idx,
+                    move_old,
+                    n_moves,
+                    s * move_cap,
+                    move_cap,
+                )
                 nb = 0
         if nb > 0:
             n_full += nb
-            n_moves = _hamerly_chunk(X, rows, nb, C, CT, c_half, x_sq, use_blas, center_block, n3,
-                                     xbuf, dots, margin, cmax_sq, cum, cum_max, labels, upper, lower,
-                                     move_idx, move_old, n_moves, s * move_cap, move_cap)
+            n_moves = _hamerly_chunk(
+                X,
+                rows,
+                nb,
+                C,
+                CT,
+                c_half,
+                x_sq,
+                use_blas,
+                center_block,
+                n3,
+                xbuf,
+                dots,
+                margin,
+                cmax_sq,
+                cum,
+                cum_max,
+                labels,
+                upper,
+                lower,
+                move_idx,
+                move_old,
+                n_moves,
+                s * move_cap,
+                move_cap,
+            )
         slab_stats[s, 0] = n_moves
         slab_stats[s, 1] = n_full
         slab_stats[s, 2] = n_tight
@@ -766,9 +923,30 @@ def hamerly_step(
 
 @njit(parallel=True, cache=True)
 def yinyang_step(
-    X, C, c_half, x_sq, slab_rows, groups, group_start, group_members, drift,
-    margin, cmax_sq, tight, cum, cum_group, prev_cum_group, cum_max,
-    labels, upper, lower, glower, move_idx, move_old, move_cap, slab_stats,
+    X,
+    C,
+    c_half,
+    x_sq,
+    slab_rows,
+    groups,
+    group_start,
+    group_members,
+    drift,
+    margin,
+    cmax_sq,
+    tight,
+    cum,
+    cum_group,
+    prev_cum_group,
+    cum_max,
+    labels,
+    upper,
+    lower,
+    glower,
+    move_idx,
+    move_old,
+    move_cap,
+    slab_stats,
 ):
     """One Yinyang assignment (Ding et al. 2015) with lazy bounds.
 
@@ -886,9 +1064,33 @@ def _smallest(values):
 
 
 @njit(cache=True, nogil=True)
-def _elkan_chunk(X, rows, m, C, CT, c_half, x_sq, use_blas, center_block, n3, xbuf, dots,
-                 margin, cmax_sq, cum, cum_max, labels, upper, lower, glower, move_idx, move_old,
-                 n_moves, base, cap):
+def _elkan_chunk(
+    X,
+    rows,
+    m,
+    C,
+    CT,
+    c_half,
+    x_sq,
+    use_blas,
+    center_block,
+    n3,
+    xbuf,
+    dots,
+    margin,
+    cmax_sq,
+    cum,
+    cum_max,
+    labels,
+    upper,
+    lower,
+    glower,
+    move_idx,
+    move_old,
+    n_moves,
+    base,
+    cap,
+):
     """Every distance for gathered rows ``rows[:m]``: new labels, all their bounds reset."""
     k = c_half.shape[0]
     _chunk_dots(X, rows, m, -1, C, CT, use_blas, center_block, n3, xbuf, dots)
@@ -913,9 +1115,32 @@ def _elkan_chunk(X, rows, m, C, CT, c_half, x_sq, use_blas, center_block, n3, xb
 
 @njit(parallel=True, cache=True)
 def elkan_step(
-    X, C, CT, c_half, x_sq, chunk, slab_rows, use_blas, center_block, n3, half_cc, s_half,
-    margin, cmax_sq, tight, cum, cum_max, gather_above,
-    labels, upper, lower, glower, move_idx, move_old, move_cap, slab_stats,
+    X,
+    C,
+    CT,
+    c_half,
+    x_sq,
+    chunk,
+    slab_rows,
+    use_blas,
+    center_block,
+    n3,
+    half_cc,
+    s_half,
+    margin,
+    cmax_sq,
+    tight,
+    cum,
+    cum_max,
+    gather_above,
+    labels,
+    upper,
+    lower,
+    glower,
+    move_idx,
+    move_old,
+    move_cap,
+    slab_stats,
 ):
     """One Elkan assignment (Elkan 2003) with lazy per-centre lower bounds.
 
@@ -974,9 +1199,33 @@ def elkan_step(
                 rows[nb] = i
                 nb += 1
                 if nb == chunk:
-                    n_moves = _elkan_chunk(X, rows, nb, C, CT, c_half, x_sq, use_blas, center_block, n3,
-                                           xbuf, dots, margin, cmax_sq, cum, cum_max, labels, upper, lower,
-                                           glower, move_idx, move_old, n_moves, s * move_cap, move_cap)
+                    n_moves = _elkan_chunk(
+                        X,
+                        rows,
+                        nb,
+                        C,
+                        CT,
+                        c_half,
+                        x_sq,
+                        use_blas,
+                        center_block,
+                        n3,
+                        xbuf,
+                        dots,
+                        margin,
+                        cmax_sq,
+                        cum,
+                        cum_max,
+                        labels,
+                        upper,
+                        lower,
+                        glower,
+                        move_idx,
+                        move_old,
+                        n_moves,
+                        s * move_cap,
+                        move_cap,
+                    )
                     nb = 0
                 continue
             cand[nc] = a
@@ -1004,9 +1253,33 @@ def elkan_step(
                 labels[i] = bj
                 upper[i] = _up32(_upper_dist(x_sq[i] + 2.0 * best, e) - cum[bj])
         if nb > 0:
-            n_moves = _elkan_chunk(X, rows, nb, C, CT, c_half, x_sq, use_blas, center_block, n3,
-                                   xbuf, dots, margin, cmax_sq, cum, cum_max, labels, upper, lower,
-                                   glower, move_idx, move_old, n_moves, s * move_cap, move_cap)
+            n_moves = _elkan_chunk(
+                X,
+                rows,
+                nb,
+                C,
+                CT,
+                c_half,
+                x_sq,
+                use_blas,
+                center_block,
+                n3,
+                xbuf,
+                dots,
+                margin,
+                cmax_sq,
+                cum,
+                cum_max,
+                labels,
+                upper,
+                lower,
+                glower,
+                move_idx,
+                move_old,
+                n_moves,
+                s * move_cap,
+                move_cap,
+            )
         slab_stats[s, 0] = n_moves
         slab_stats[s, 1] = n_tight
         slab_stats[s, 2] = n_dist
@@ -1088,8 +1361,7 @@ def row_sq_norms(X, slab_rows, n_slabs, out):
 
 
 @njit(parallel=True, cache=True)
-def candidate_potentials(X, C, CT, cand_sq, x_sq, closest, weights, chunk, slab_rows, use_blas,
-                         center_block, n3, out):
+def candidate_potentials(X, C, CT, cand_sq, x_sq, closest, weights, chunk, slab_rows, use_blas, center_block, n3, out):
     """k-means++ trial step: for each candidate centre, the potential ``sum w·min(closest, d²)``.
 
     The candidates' dot products come from the shared chunk kernel (``C``/``CT`` laid out by

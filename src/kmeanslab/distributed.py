@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -83,10 +84,16 @@ def connect(scheduler: str, *, n_threads: int = 1) -> Iterator[Any]:
         text = scheduler.split(":", 1)[1]
         if not text.isdigit() or int(text) < 1:
             raise InputError(f"--scheduler {scheduler!r} is not valid; expected local:N with N >= 1 workers")
-        with distributed.LocalCluster(
-            n_workers=int(text), threads_per_worker=n_threads, processes=True,
-            host="127.0.0.1", dashboard_address=None,
-        ) as cluster, distributed.Client(cluster) as client:
+        with (
+            distributed.LocalCluster(
+                n_workers=int(text),
+                threads_per_worker=n_threads,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             yield client
         return
     try:
@@ -123,8 +130,7 @@ def _validated_weights(w, index: int) -> np.ndarray:
         raise InputError(f"sample_weight has {w.ndim} dimensions; expected one weight per sample")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise InputError(
-            f"sample_weight has a negative, NaN or inf value in block {index}; "
-            f"expected finite non-negative weights"
+            f"sample_weight has a negative, NaN or inf value in block {index}; expected finite non-negative weights"
         )
     return w
 
@@ -208,9 +214,7 @@ class DaskBlocks:
     def __init__(self, client, X, sample_weight: Any = None, *, name: str = "X"):
         da, _ = require_dask()
         if X.ndim != 2:
-            raise InputError(
-                f"{name} must be a 2-D array of shape (n_samples, n_features); got shape {X.shape}"
-            )
+            raise InputError(f"{name} must be a 2-D array of shape (n_samples, n_features); got shape {X.shape}")
         self.client = client
         self.name = name
         self.dtype = streaming._work_dtype(X.dtype, name)
@@ -262,8 +266,9 @@ class DaskBlocks:
         # A task that returns the array, rather than a scattered copy: Dask can recompute it.
         return self.client.submit(_hold, value) if isinstance(value, np.ndarray) else value
 
-    def map(self, fn: Callable, *args: Any, state: list | None = None, keep_state: bool = False,
-            data: bool = True) -> tuple[list | None, list]:
+    def map(
+        self, fn: Callable, *args: Any, state: list | None = None, keep_state: bool = False, data: bool = True
+    ) -> tuple[list | None, list]:
         submit = self.client.submit
         args = tuple(self._held(a) for a in args)
         states = state or [None] * len(self.blocks)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -93,7 +94,7 @@ class Layout:
     center_block: int = 0
 
     @classmethod
-    def for_shape(cls, n: int, d: int, k: int, itemsize: int) -> "Layout":
+    def for_shape(cls, n: int, d: int, k: int, itemsize: int) -> Layout:
         use_blas = not (k <= _TILED_MAX_K and d >= _TILED_MIN_D)
         if use_blas:
             target = min(_BLAS_CHUNK_BYTES // max(1, (d + k) * itemsize), _BLAS_DOTS_BYTES // max(1, k * itemsize))
@@ -109,8 +110,14 @@ class Layout:
         slab_rows = per_slab * chunk
         n_slabs = max(1, math.ceil(n / slab_rows))
         block = max(3, _CENTER_BLOCK_BYTES // max(1, d * itemsize)) // 3 * 3
-        return cls(n=n, chunk=chunk, slab_rows=slab_rows, n_slabs=n_slabs,
-                   use_blas=use_blas, center_block=0 if use_blas else block)
+        return cls(
+            n=n,
+            chunk=chunk,
+            slab_rows=slab_rows,
+            n_slabs=n_slabs,
+            use_blas=use_blas,
+            center_block=0 if use_blas else block,
+        )
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,7 @@ class CenterArrays:
     n3: int
 
     @classmethod
-    def build(cls, centers: np.ndarray, layout: Layout, dtype) -> "CenterArrays":
+    def build(cls, centers: np.ndarray, layout: Layout, dtype) -> CenterArrays:
         C = np.ascontiguousarray(centers, dtype=dtype)
         k, d = C.shape
         c64 = C.astype(np.float64)
@@ -306,11 +313,22 @@ def assign(
     return labels, min_d2
 
 
-def assign_into(X, arrays: "CenterArrays", x_sq, layout: Layout, labels, min_d2) -> None:
+def assign_into(X, arrays: CenterArrays, x_sq, layout: Layout, labels, min_d2) -> None:
     """:func:`assign` into given arrays, inside a :func:`compute_context`."""
     _kernels.assign_pass(
-        X, arrays.C, arrays.CT, arrays.c_half, x_sq, layout.chunk, layout.slab_rows,
-        layout.n_slabs, layout.use_blas, layout.center_block, arrays.n3, labels, min_d2,
+        X,
+        arrays.C,
+        arrays.CT,
+        arrays.c_half,
+        x_sq,
+        layout.chunk,
+        layout.slab_rows,
+        layout.n_slabs,
+        layout.use_blas,
+        layout.center_block,
+        arrays.n3,
+        labels,
+        min_d2,
     )
 
 
@@ -355,8 +373,12 @@ def assigned_sq_dists(
     out = np.empty(n, dtype=np.float64)
     with compute_context():
         _kernels.sq_dist_to_assigned(
-            X, np.ascontiguousarray(centers, dtype=X.dtype), np.ascontiguousarray(labels, dtype=np.int32),
-            layout.slab_rows, layout.n_slabs, out,
+            X,
+            np.ascontiguousarray(centers, dtype=X.dtype),
+            np.ascontiguousarray(labels, dtype=np.int32),
+            layout.slab_rows,
+            layout.n_slabs,
+            out,
         )
     return out
 
@@ -377,15 +399,17 @@ def inertia(
     partials = np.empty(layout.n_slabs, dtype=np.float64)
     with compute_context():
         _kernels.weighted_sq_dist_sum(
-            X, np.ascontiguousarray(centers, dtype=X.dtype), np.ascontiguousarray(labels, dtype=np.int32),
-            _weights_arg(sample_weight), layout.slab_rows, partials,
+            X,
+            np.ascontiguousarray(centers, dtype=X.dtype),
+            np.ascontiguousarray(labels, dtype=np.int32),
+            _weights_arg(sample_weight),
+            layout.slab_rows,
+            partials,
         )
     return float(partials.sum())
 
 
-def feature_moments(
-    X: np.ndarray, sample_weight: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def feature_moments(X: np.ndarray, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature (weighted) mean and variance, in two passes over X (per slab, fixed order).
 
     The second pass sums squared deviations from the first pass's mean, which keeps the
@@ -460,13 +484,10 @@ def update_centroids(X: Any, k: int, assoc: Any) -> np.ndarray:
     labels = np.asarray(assoc)
     if labels.shape != (X.shape[0],) or labels.dtype.kind not in "iu":
         raise _input_error(
-            f"assoc has shape {labels.shape} and dtype {labels.dtype}; "
-            f"expected {X.shape[0]} integer cluster indices"
+            f"assoc has shape {labels.shape} and dtype {labels.dtype}; expected {X.shape[0]} integer cluster indices"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= k):
-        raise _input_error(
-            f"assoc has values in [{labels.min()}, {labels.max()}]; expected indices in [0, {k - 1}]"
-        )
+        raise _input_error(f"assoc has values in [{labels.min()}, {labels.max()}]; expected indices in [0, {k - 1}]")
     sums, counts = cluster_sums(X, labels, k)
     return _means(sums, counts, fallback=np.zeros_like(sums)).astype(X.dtype)
 
@@ -498,9 +519,7 @@ def rand_init(X: Any, k: int, rng: Any = None) -> np.ndarray:
     return random_rows(X, k, as_generator(rng))
 
 
-def k_means(
-    X: Any, k: int, max_iters: int = 50, eps: float = 1e-5, rng: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
+def k_means(X: Any, k: int, max_iters: int = 50, eps: float = 1e-5, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """The assignment's k-means: random data points, then associate/update until the loss settles.
 
     Stops when ``(loss[t-1] - loss[t]) / loss[t] < eps``, checked from the third iteration on
@@ -527,7 +546,7 @@ def k_means(
     eps = check_float(eps, "eps", min_value=0.0)
     W = rand_init(X, k, rng)
     losses: list[float] = []
-    for t in range(max_iters):
+    for _ in range(max_iters):
         loss, assoc = associate_centroids(X, W)
         losses.append(loss)
         W = update_centroids(X, k, assoc)
@@ -628,17 +647,26 @@ class ClusterSums:
             positive = labels if self.w.shape[0] == 0 else labels[self.w > 0]
             # The moves are already in ``labels``: count as before them, then apply them.
             self.members[:] = np.bincount(positive, minlength=self.k)
-            recorded = np.concatenate([
-                np.arange(s * self.move_cap, s * self.move_cap + c) for s, c in enumerate(slab_moves)
-            ]).astype(np.int64)
+            recorded = np.concatenate(
+                [np.arange(s * self.move_cap, s * self.move_cap + c) for s, c in enumerate(slab_moves)]
+            ).astype(np.int64)
             idx, old = self.move_idx[recorded], self.move_old[recorded]
             keep = np.ones(len(idx), bool) if self.w.shape[0] == 0 else self.w[idx] > 0
             np.add.at(self.members, labels[idx[keep]], -1)
             np.add.at(self.members, old[keep], 1)
             self._members_stale = False
         _kernels.apply_moves(
-            self.X, self.w, labels, self.move_idx, self.move_old, np.asarray(slab_moves, dtype=np.int64),
-            self.move_cap, self._COL_BLOCK, self.sums, self.wsums, self.members,
+            self.X,
+            self.w,
+            labels,
+            self.move_idx,
+            self.move_old,
+            np.asarray(slab_moves, dtype=np.int64),
+            self.move_cap,
+            self._COL_BLOCK,
+            self.sums,
+            self.wsums,
+            self.members,
         )
         gone = self.members == 0
         if gone.any():
@@ -693,11 +721,36 @@ class LloydAssigner:
         in_pass = self.n_changed * self._IN_PASS_FRACTION > n
         slab_sums, slab_wsums = sums.slab_buffers()
         _kernels.dense_pass(
-            self.X, arrays.C, arrays.CT, arrays.c_half, self.x_sq, self._w, layout.chunk,
-            layout.slab_rows, layout.use_blas, layout.center_block, arrays.n3,
-            _kernels.MODE_LLOYD, _NO_GROUPS, 0.0, 0.0, _NO_FLOATS, _NO_FLOATS, 0.0,
-            self.labels, self.min_d2, _NO_BOUNDS, _NO_BOUNDS_2D, _NO_BOUNDS,
-            slab_sums, slab_wsums, self._stats, in_pass, sums.move_idx, sums.move_old, sums.move_cap,
+            self.X,
+            arrays.C,
+            arrays.CT,
+            arrays.c_half,
+            self.x_sq,
+            self._w,
+            layout.chunk,
+            layout.slab_rows,
+            layout.use_blas,
+            layout.center_block,
+            arrays.n3,
+            _kernels.MODE_LLOYD,
+            _NO_GROUPS,
+            0.0,
+            0.0,
+            _NO_FLOATS,
+            _NO_FLOATS,
+            0.0,
+            self.labels,
+            self.min_d2,
+            _NO_BOUNDS,
+            _NO_BOUNDS_2D,
+            _NO_BOUNDS,
+            slab_sums,
+            slab_wsums,
+            self._stats,
+            in_pass,
+            sums.move_idx,
+            sums.move_old,
+            sums.move_cap,
         )
         self.n_changed = int(self._stats[:, 0].sum())
         self.loss_sum = float(self._stats[:, 1].sum())
@@ -716,8 +769,14 @@ class LloydAssigner:
 
     def final_labels(self, centers: np.ndarray) -> np.ndarray:
         """Labels for ``centers`` without accumulating sums (the loop's last assignment)."""
-        assign_into(self.X, CenterArrays.build(centers, self.layout, self.X.dtype), self.x_sq,
-                    self.layout, self.labels, self.min_d2)
+        assign_into(
+            self.X,
+            CenterArrays.build(centers, self.layout, self.X.dtype),
+            self.x_sq,
+            self.layout,
+            self.labels,
+            self.min_d2,
+        )
         return self.labels
 
 

@@ -60,6 +60,5 @@ class MissingExtraError(KMeansLabError, ImportError):
         self.extra = extra
         self.module = module
         super().__init__(
-            f"{feature} needs the optional package {module!r}; "
-            f"install it with: pip install 'kmeanslab[{extra}]'"
+            f"{feature} needs the optional package {module!r}; install it with: pip install 'kmeanslab[{extra}]'"
         )

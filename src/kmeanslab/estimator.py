@@ -169,9 +169,7 @@ default="k-means++"
             checked = check_data(X, "X")
         else:
             check_is_fitted(self)
-            checked = check_data(
-                X, "X", n_features=self.n_features_in_, estimator_name=type(self).__name__
-            )
+            checked = check_data(X, "X", n_features=self.n_features_in_, estimator_name=type(self).__name__)
         # Feature-name bookkeeping (and its warnings) exactly as scikit-learn does it.
         validate_data(self, X, skip_check_array=True, reset=reset)
         return checked
@@ -212,7 +210,7 @@ default="k-means++"
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
         """Compute the clustering.
 
         Parameters
@@ -262,7 +260,7 @@ default="k-means++"
         why = _why_fewer_clusters(X, params["n_clusters"]) if n_distinct < params["n_clusters"] else ""
         return self._set_fitted(best, n_distinct, why)
 
-    def _set_fitted(self, best: Any, n_distinct: int, why_fewer: str, stacklevel: int = 3) -> "KMeans":
+    def _set_fitted(self, best: Any, n_distinct: int, why_fewer: str, stacklevel: int = 3) -> KMeans:
         """Take the fitted attributes from the best run (an ``engine.LloydResult``).
 
         Warns when fewer than ``n_clusters`` clusters have points, giving ``why_fewer`` as the

@@ -35,9 +35,7 @@ __all__ = [
 INIT_METHODS = ("k-means++", "random", "gaussian", "uniform")
 
 
-def random_rows(
-    X: np.ndarray, k: int, rng: np.random.Generator, sample_weight: np.ndarray | None = None
-) -> np.ndarray:
+def random_rows(X: np.ndarray, k: int, rng: np.random.Generator, sample_weight: np.ndarray | None = None) -> np.ndarray:
     """``k`` rows of X at distinct indices, drawn without replacement (in proportion to weight).
 
     Drawn over the canonical order of the rows, so the same seed picks the same points
@@ -50,9 +48,7 @@ def random_rows(
     else:
         positive = np.count_nonzero(sample_weight > 0)
         if positive < k:
-            raise InputError(
-                f"init='random' needs {k} points with positive sample_weight; only {positive} have one"
-            )
+            raise InputError(f"init='random' needs {k} points with positive sample_weight; only {positive} have one")
         w = sample_weight[order]
         positions = rng.choice(n, size=k, replace=False, p=w / w.sum())
     return np.array(X[order[positions]], dtype=np.float64)
@@ -123,8 +119,19 @@ def kmeans_plusplus(
             cand = np.ascontiguousarray(X[candidates])
             arrays = CenterArrays.build(cand, layout, X.dtype)
             _kernels.candidate_potentials(
-                X, arrays.C, arrays.CT, arrays.c_sq, x_sq, closest, w_arg, layout.chunk,
-                layout.slab_rows, layout.use_blas, layout.center_block, arrays.n3, partials,
+                X,
+                arrays.C,
+                arrays.CT,
+                arrays.c_sq,
+                x_sq,
+                closest,
+                w_arg,
+                layout.chunk,
+                layout.slab_rows,
+                layout.use_blas,
+                layout.center_block,
+                arrays.n3,
+                partials,
             )
             best = int(np.argmin(partials.sum(axis=0)))
             centers[c] = cand[best]

@@ -297,8 +297,7 @@ default="k-means++"
         loss = float(d2.mean() if weights is None else np.dot(weights, d2) / max(weights.sum(), 1e-300))
         self._last_hit[hit] = self.n_steps_
         stale = None if stale_after is None else (self.n_steps_ - self._last_hit) >= stale_after
-        moved = _reassign(centers, self.counts_, batch, d2, weights, rng, self._ratio,
-                          self._reassignment_due(), stale)
+        moved = _reassign(centers, self.counts_, batch, d2, weights, rng, self._ratio, self._reassignment_due(), stale)
         self._last_hit[moved] = self.n_steps_
         self.n_steps_ += 1
         return loss, float(np.sum((centers - before) ** 2))
@@ -326,7 +325,7 @@ default="k-means++"
     def _reassignment_due(self) -> bool:
         return (self.n_steps_ + 1) % (10 + int(min(self.counts_.min(), 1e9))) == 0
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "MiniBatchKMeans":
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MiniBatchKMeans:
         """Compute the clustering by mini-batch steps over X.
 
         Parameters
@@ -379,7 +378,7 @@ default="k-means++"
         self._rng = rng
         return self
 
-    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "MiniBatchKMeans":
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MiniBatchKMeans:
         """One mini-batch step with X as the batch (seeding on the first call).
 
         Parameters
@@ -405,7 +404,8 @@ default="k-means++"
                 self._rng = as_generator(self.random_state)
                 init = params["init"]
                 self._start(
-                    init.astype(np.float64) if isinstance(init, np.ndarray)
+                    init.astype(np.float64)
+                    if isinstance(init, np.ndarray)
                     else initial_centers(X, k, init, self._rng, weights, x_sq)
                 )
             loss, _ = self._step(X, weights, x_sq, self._rng)

@@ -89,7 +89,7 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from . import __version__
+    from ._version import __version__
     from .io import atomic_write
 
     check_is_fitted(model)
@@ -103,9 +103,9 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
         "estimator": type(model).__name__,
         "kmeanslab_version": __version__,
         "params": params,
-        "array_params": sorted(k[len(_PARAM_PREFIX):] for k in param_arrays),
+        "array_params": sorted(k[len(_PARAM_PREFIX) :] for k in param_arrays),
         "attributes": attrs,
-        "array_attributes": sorted(k[len(_ATTR_PREFIX):] for k in attr_arrays),
+        "array_attributes": sorted(k[len(_ATTR_PREFIX) :] for k in attr_arrays),
         "object_str_attributes": str_arrays,
     }
     with atomic_write(path, "wb") as handle:
@@ -137,9 +137,7 @@ def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
             f"as KMeans.save or 'kmeanslab fit --out' writes it"
         ) from None
     if _META_KEY not in arrays:
-        raise ModelFileError(
-            f"{path}: an .npz archive without kmeanslab's header; not a kmeanslab model file"
-        )
+        raise ModelFileError(f"{path}: an .npz archive without kmeanslab's header; not a kmeanslab model file")
     try:
         meta = json.loads(str(arrays.pop(_META_KEY)[()]))
     except (json.JSONDecodeError, TypeError, IndexError) as exc:

@@ -225,8 +225,9 @@ class _BoundedAssigner:
         n = self.X.shape[0]
         labels = np.empty(n, dtype=np.int32)
         min_d2 = np.empty(n, dtype=np.float64)
-        assign_into(self.X, CenterArrays.build(centers, self.layout, self.X.dtype), self.x_sq,
-                    self.layout, labels, min_d2)
+        assign_into(
+            self.X, CenterArrays.build(centers, self.layout, self.X.dtype), self.x_sq, self.layout, labels, min_d2
+        )
         return min_d2
 
     def final_labels(self, centers: np.ndarray) -> np.ndarray:
@@ -241,11 +242,36 @@ class _BoundedAssigner:
         stats = np.empty((layout.n_slabs, 2))
         self._prepare_dense(arrays)
         _kernels.dense_pass(
-            self.X, arrays.C, arrays.CT, arrays.c_half, self.x_sq, self._w, layout.chunk,
-            layout.slab_rows, layout.use_blas, layout.center_block, arrays.n3,
-            self.mode, self._groups, self._margin, cmax_sq, self.cum, self.cum_group, self.cum_max,
-            self.labels, _NO_FLOATS, self.upper, self._lower, self._glower,
-            slab_sums, slab_wsums, stats, True, sums.move_idx, sums.move_old, sums.move_cap,
+            self.X,
+            arrays.C,
+            arrays.CT,
+            arrays.c_half,
+            self.x_sq,
+            self._w,
+            layout.chunk,
+            layout.slab_rows,
+            layout.use_blas,
+            layout.center_block,
+            arrays.n3,
+            self.mode,
+            self._groups,
+            self._margin,
+            cmax_sq,
+            self.cum,
+            self.cum_group,
+            self.cum_max,
+            self.labels,
+            _NO_FLOATS,
+            self.upper,
+            self._lower,
+            self._glower,
+            slab_sums,
+            slab_wsums,
+            stats,
+            True,
+            sums.move_idx,
+            sums.move_old,
+            sums.move_cap,
         )
         sums.from_slabs()
         self.n_changed = int(stats[:, 0].sum())
@@ -287,10 +313,29 @@ class HamerlyAssigner(_BoundedAssigner):
         layout = self.layout
         s_half, _ = center_separations(arrays.C[: self.k])
         _kernels.hamerly_step(
-            self.X, arrays.C, arrays.CT, arrays.c_half, self.x_sq, layout.chunk, layout.slab_rows,
-            layout.use_blas, layout.center_block, arrays.n3, s_half, self._margin, cmax_sq,
-            self._tight, self.cum, self.cum_max, self.labels, self.upper, self._lower,
-            self.sums.move_idx, self.sums.move_old, self.sums.move_cap, self._stats,
+            self.X,
+            arrays.C,
+            arrays.CT,
+            arrays.c_half,
+            self.x_sq,
+            layout.chunk,
+            layout.slab_rows,
+            layout.use_blas,
+            layout.center_block,
+            arrays.n3,
+            s_half,
+            self._margin,
+            cmax_sq,
+            self._tight,
+            self.cum,
+            self.cum_max,
+            self.labels,
+            self.upper,
+            self._lower,
+            self.sums.move_idx,
+            self.sums.move_old,
+            self.sums.move_cap,
+            self._stats,
         )
         moves, full, tight = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape
@@ -319,10 +364,32 @@ class ElkanAssigner(_BoundedAssigner):
         np.fill_diagonal(half_cc, np.inf)
         s_half = half_cc.min(axis=1) if self.k > 1 else np.full(1, np.inf)
         _kernels.elkan_step(
-            self.X, arrays.C, arrays.CT, arrays.c_half, self.x_sq, layout.chunk, layout.slab_rows,
-            layout.use_blas, layout.center_block, arrays.n3, half_cc, s_half, self._margin, cmax_sq,
-            self._tight, self.cum, self.cum_max, int(self.k * _GATHER_FRACTION), self.labels, self.upper,
-            self._lower, self._glower, self.sums.move_idx, self.sums.move_old, self.sums.move_cap, self._stats,
+            self.X,
+            arrays.C,
+            arrays.CT,
+            arrays.c_half,
+            self.x_sq,
+            layout.chunk,
+            layout.slab_rows,
+            layout.use_blas,
+            layout.center_block,
+            arrays.n3,
+            half_cc,
+            s_half,
+            self._margin,
+            cmax_sq,
+            self._tight,
+            self.cum,
+            self.cum_max,
+            int(self.k * _GATHER_FRACTION),
+            self.labels,
+            self.upper,
+            self._lower,
+            self._glower,
+            self.sums.move_idx,
+            self.sums.move_old,
+            self.sums.move_cap,
+            self._stats,
         )
         moves, tightened, dists = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape
@@ -362,11 +429,30 @@ class YinyangAssigner(_BoundedAssigner):
     def _pruned_step(self, arrays, cmax_sq):
         layout = self.layout
         _kernels.yinyang_step(
-            self.X, arrays.C, arrays.c_half, self.x_sq, layout.slab_rows, self._groups,
-            self._group_start, self._group_members, self._drift, self._margin, cmax_sq,
-            self._tight, self.cum, self.cum_group, self.prev_cum_group, self.cum_max,
-            self.labels, self.upper, self._lower, self._glower,
-            self.sums.move_idx, self.sums.move_old, self.sums.move_cap, self._stats,
+            self.X,
+            arrays.C,
+            arrays.c_half,
+            self.x_sq,
+            layout.slab_rows,
+            self._groups,
+            self._group_start,
+            self._group_members,
+            self._drift,
+            self._margin,
+            cmax_sq,
+            self._tight,
+            self.cum,
+            self.cum_group,
+            self.prev_cum_group,
+            self.cum_max,
+            self.labels,
+            self.upper,
+            self._lower,
+            self._glower,
+            self.sums.move_idx,
+            self.sums.move_old,
+            self.sums.move_cap,
+            self._stats,
         )
         moves, grouped, dists = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -103,9 +104,7 @@ class NpyFile:
         expected = offset + shape[0] * shape[1] * dtype.itemsize
         size = self.path.stat().st_size
         if size < expected:
-            raise DataFileError(
-                f"{self.path.name}: is truncated ({size} bytes; the header promises {expected})"
-            )
+            raise DataFileError(f"{self.path.name}: is truncated ({size} bytes; the header promises {expected})")
         self.shape = (int(shape[0]), int(shape[1]))
         self.dtype = dtype
         self.ndim = 2
@@ -169,7 +168,7 @@ class NpyFile:
         except Exception:  # interpreter shutdown
             pass
 
-    def __enter__(self) -> "NpyFile":
+    def __enter__(self) -> NpyFile:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -265,9 +264,7 @@ def default_block_rows(n_features: int, itemsize: int, block_bytes: int = DEFAUL
 def _check_shape(X: Any, name: str) -> tuple[int, int]:
     shape = tuple(getattr(X, "shape", ()))
     if len(shape) != 2:
-        raise InputError(
-            f"{name} must be a 2-D array of shape (n_samples, n_features); got shape {shape}"
-        )
+        raise InputError(f"{name} must be a 2-D array of shape (n_samples, n_features); got shape {shape}")
     n, d = int(shape[0]), int(shape[1])
     if n < 1 or d < 1:
         raise InputError(f"{name} has shape {shape}; expected at least one row and one column")
@@ -347,8 +344,9 @@ class LocalBlocks:
             self._x_sq[i] = engine.row_sq_norms(X_b)
         return X_b, self._x_sq[i]
 
-    def map(self, fn: Callable, *args: Any, state: list | None = None, keep_state: bool = False,
-            data: bool = True) -> tuple[list | None, list]:
+    def map(
+        self, fn: Callable, *args: Any, state: list | None = None, keep_state: bool = False, data: bool = True
+    ) -> tuple[list | None, list]:
         states, results = [], []
         with engine.compute_context():
             for i, (a, b) in enumerate(self.bounds):
@@ -721,8 +719,14 @@ def fit_blockwise(model, blocks, X: Any, *, on_iteration: Callable | None = None
     for _ in range(params["n_init"]):
         start = initial_centers(blocks, k, params["init"], rng)
         centers, n_iter, losses, converged, moved = blockwise_lloyd(
-            blocks, start, max_iter=params["max_iter"], tol=tol, stop=params["stop"],
-            empty=params["empty"], verbose=bool(model.verbose), on_iteration=on_iteration,
+            blocks,
+            start,
+            max_iter=params["max_iter"],
+            tol=tol,
+            stop=params["stop"],
+            empty=params["empty"],
+            verbose=bool(model.verbose),
+            on_iteration=on_iteration,
         )
         labels, inertia, counts = blocks.final(centers)
         if model.verbose:
@@ -730,8 +734,13 @@ def fit_blockwise(model, blocks, X: Any, *, on_iteration: Callable | None = None
             print(f"{state} after {n_iter} iterations, inertia {inertia:.10g}")
         if best is None or inertia < best.inertia:
             best = engine.LloydResult(
-                centers=centers, labels=labels, inertia=inertia, n_iter=n_iter,
-                loss_history=np.asarray(losses), converged=converged, n_relocated=moved,
+                centers=centers,
+                labels=labels,
+                inertia=inertia,
+                n_iter=n_iter,
+                loss_history=np.asarray(losses),
+                converged=converged,
+                n_relocated=moved,
                 extra={"algorithm": "lloyd", "counts": counts},
             )
     n_distinct = int(np.count_nonzero(best.extra["counts"]))

@@ -103,29 +103,21 @@ def check_data(
         Not 2-D, empty, complex, non-finite, or with the wrong number of columns.
     """
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise InputError(
-            f"{name} is a sparse matrix; kmeanslab needs a dense array: pass {name}.toarray()"
-        )
+        raise InputError(f"{name} is a sparse matrix; kmeanslab needs a dense array: pass {name}.toarray()")
     if not isinstance(X, np.ndarray):
         try:
             X = np.asarray(X)
         except ValueError as exc:  # ragged nested lists
-            raise InputError(
-                f"{name} could not be made into an array ({exc}); expected rows of equal length"
-            ) from None
+            raise InputError(f"{name} could not be made into an array ({exc}); expected rows of equal length") from None
     if np.iscomplexobj(X):
         raise InputError(f"{name} has complex values: Complex data not supported; expected real numbers")
     if X.dtype.kind not in "fiub":
         try:
             X = X.astype(np.float64)
         except TypeError as exc:
-            raise InputTypeError(
-                f"{name} has values that are not numbers: {exc}"
-            ) from None
+            raise InputTypeError(f"{name} has values that are not numbers: {exc}") from None
         except ValueError as exc:
-            raise InputError(
-                f"{name} has values that are not numbers ({exc}); expected numeric data"
-            ) from None
+            raise InputError(f"{name} has values that are not numbers ({exc}); expected numeric data") from None
     if X.ndim != 2:
         hint = (
             f" Reshape your data with {name}.reshape(-1, 1) if it has a single feature,"
@@ -139,9 +131,7 @@ def check_data(
         )
     n_samples, n_cols = X.shape
     if n_cols == 0:
-        raise InputError(
-            f"{name} has 0 feature(s) (shape=({n_samples}, 0)) while a minimum of 1 is required."
-        )
+        raise InputError(f"{name} has 0 feature(s) (shape=({n_samples}, 0)) while a minimum of 1 is required.")
     if n_samples < min_samples:
         raise InputError(
             f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum of "
@@ -212,9 +202,7 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_sample_weight(
-    sample_weight: Any, n_samples: int, dtype: np.dtype | type = np.float64
-) -> np.ndarray | None:
+def check_sample_weight(sample_weight: Any, n_samples: int, dtype: np.dtype | type = np.float64) -> np.ndarray | None:
     """Return the weights as a 1-D array of ``n_samples`` non-negative finite values, or None.
 
     None means every point has weight 1; the kernels have a faster path for that.
@@ -226,20 +214,15 @@ def check_sample_weight(
     try:
         w = np.asarray(sample_weight, dtype=dtype)
     except (TypeError, ValueError):
-        raise InputError(
-            f"sample_weight={_describe(sample_weight)} is not valid; expected numbers"
-        ) from None
+        raise InputError(f"sample_weight={_describe(sample_weight)} is not valid; expected numbers") from None
     if w.ndim != 1 or w.shape[0] != n_samples:
-        raise InputError(
-            f"sample_weight has shape {w.shape}; expected shape ({n_samples},), one weight per sample"
-        )
+        raise InputError(f"sample_weight has shape {w.shape}; expected shape ({n_samples},), one weight per sample")
     if not np.all(np.isfinite(w)):
         raise InputError("sample_weight contains NaN or inf; expected finite non-negative weights")
     if np.any(w < 0):
         first = int(np.argmax(w < 0))
         raise InputError(
-            f"sample_weight has a negative value ({float(w[first])!r} at index {first}); "
-            f"expected non-negative weights"
+            f"sample_weight has a negative value ({float(w[first])!r} at index {first}); expected non-negative weights"
         )
     if not np.any(w > 0):
         raise InputError("sample_weight is all zero; expected at least one positive weight")
@@ -254,8 +237,7 @@ def check_init_array(init: Any, n_clusters: int, n_features: int, dtype: np.dtyp
         raise InputError(f"init={_describe(init)} is not valid; expected an array of numbers") from None
     if centers.shape != (n_clusters, n_features):
         raise InputError(
-            f"init has shape {centers.shape}; expected (n_clusters, n_features) = "
-            f"({n_clusters}, {n_features})"
+            f"init has shape {centers.shape}; expected (n_clusters, n_features) = ({n_clusters}, {n_features})"
         )
     if not np.all(np.isfinite(centers)):
         raise InputError("init contains NaN or inf; expected finite initial centres")

@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .._version import __version__
 from ..errors import KMeansLabError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -40,11 +41,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command registered."""
-    from .. import __version__
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback of an unexpected error")
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an unexpected error"
+    )
     parser = _Parser(
         prog="kmeanslab",
         description="k-means clustering you can trust and read.",
@@ -84,8 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         summary = str(exc).splitlines()[0] if str(exc) else ""
         print(
-            f"kmeanslab: unexpected error: {type(exc).__name__}: {summary} "
-            f"(rerun with --debug for the traceback)",
+            f"kmeanslab: unexpected error: {type(exc).__name__}: {summary} (rerun with --debug for the traceback)",
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED

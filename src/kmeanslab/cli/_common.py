@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from ..datasets import load_faithful
+from ..io import read_table, select_columns
+from ..validation import check_data
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -49,33 +52,31 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, optional: bool = Fals
     """DATA (a CSV/TSV, .npy, .npz or Parquet file) and --columns."""
     help_text = "CSV/TSV (header optional), .npy, .npz or Parquet file"
     if optional:
-        parser.add_argument("data", nargs="?", metavar="DATA",
-                            help=help_text + " (default: the bundled Old Faithful data)")
+        parser.add_argument(
+            "data", nargs="?", metavar="DATA", help=help_text + " (default: the bundled Old Faithful data)"
+        )
     else:
         parser.add_argument("data", metavar="DATA", help=help_text)
-    parser.add_argument("--columns", type=lambda s: [c.strip() for c in s.split(",") if c.strip()],
-                        metavar="A,B,...", help="use only these columns (names or 0-based positions)")
+    parser.add_argument(
+        "--columns",
+        type=lambda s: [c.strip() for c in s.split(",") if c.strip()],
+        metavar="A,B,...",
+        help="use only these columns (names or 0-based positions)",
+    )
 
 
 def load_data(args: argparse.Namespace) -> tuple[np.ndarray, list[str], str]:
     """The data named on the command line: (X, feature names, a label for messages)."""
-    from ..io import read_table
 
     if getattr(args, "data", None) is None:
-        from ..datasets import load_faithful
-
         ds = load_faithful()
         X, names = ds.data, ds.feature_names
         if args.columns:
-            from ..io import select_columns
-
             X, names = select_columns(X, names, args.columns, Path("faithful.csv"))
         return X, names, "Old Faithful (bundled)"
-    from ..validation import check_data
 
     X, names = read_table(args.data, args.columns)
     # Text tables and Parquet report a NaN or an infinity by its line; this names the file
     # for the others (.npy, .npz) instead of the library's "X".
     X = check_data(X, Path(args.data).name)
     return X, names, str(args.data)
-

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .. import datasets
+from ..datasets import MNIST_FILES, fetch_mnist, get_data_home, list_datasets
+from ..errors import InputError
 from ._common import console
 
 
@@ -19,41 +22,56 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     home_help = "data directory (default: $KMEANSLAB_DATA, else the user cache directory)"
 
     listing = actions.add_parser(
-        "list", parents=[common], help="show each dataset, whether it is here, and where",
+        "list",
+        parents=[common],
+        help="show each dataset, whether it is here, and where",
         description="Show each dataset, whether it is available locally, and where.",
     )
     listing.add_argument("--data-home", metavar="DIR", help=home_help)
     listing.set_defaults(handler=run_list)
 
     show = actions.add_parser(
-        "show", parents=[common], help="read a dataset or dataset file and summarise it",
+        "show",
+        parents=[common],
+        help="read a dataset or dataset file and summarise it",
         description="Read SOURCE in full (which checks it) and print its shape, value range and "
         "label counts. SOURCE is faithful, digits, mnist, or a file: mnist.pkl(.gz), base64 JSON "
         "lines (.json/.jsonl), or an IDX images file (its labels file beside it is read too).",
     )
     show.add_argument("source", metavar="SOURCE", help="faithful, digits, mnist, or a dataset file")
-    show.add_argument("--split", choices=["train", "valid", "test"],
-                      help="mnist: train or test (default: train); a .pkl file: train, valid or test")
+    show.add_argument(
+        "--split",
+        choices=["train", "valid", "test"],
+        help="mnist: train or test (default: train); a .pkl file: train, valid or test",
+    )
     show.add_argument("--data-home", metavar="DIR", help=home_help)
     show.set_defaults(handler=run_show)
 
     fetch = actions.add_parser(
-        "fetch", parents=[common], help="download a dataset and verify its checksums",
+        "fetch",
+        parents=[common],
+        help="download a dataset and verify its checksums",
         description="Download the MNIST IDX files into DIR/mnist, verify each MD5 against the "
         "published one, and keep only verified files. Files already there and verified are skipped.",
     )
     fetch.add_argument("dataset", choices=["mnist"], help="the dataset to fetch")
     fetch.add_argument("--data-home", metavar="DIR", help=home_help)
-    fetch.add_argument("--mirror", metavar="URL", action="append",
-                       help="base URL holding the files (repeatable; default: $KMEANSLAB_MNIST_MIRROR, "
-                       "else the public mirrors)")
-    fetch.add_argument("--split", choices=["train", "test", "all"], default="all",
-                       help="fetch only this split's two files (default: all four)")
+    fetch.add_argument(
+        "--mirror",
+        metavar="URL",
+        action="append",
+        help="base URL holding the files (repeatable; default: $KMEANSLAB_MNIST_MIRROR, else the public mirrors)",
+    )
+    fetch.add_argument(
+        "--split",
+        choices=["train", "test", "all"],
+        default="all",
+        help="fetch only this split's two files (default: all four)",
+    )
     fetch.set_defaults(handler=run_fetch)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..datasets import get_data_home, list_datasets
 
     rows = list_datasets(args.data_home)
     console.print(f"data home: {get_data_home(args.data_home)}")
@@ -68,8 +86,6 @@ NAMED = ("faithful", "digits", "mnist")
 
 
 def _load_source(args: argparse.Namespace):
-    from .. import datasets
-    from ..errors import InputError
 
     if args.source not in NAMED:
         return datasets.load_dataset_file(args.source, split=args.split)
@@ -99,7 +115,6 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from ..datasets import MNIST_FILES, fetch_mnist
 
     splits = list(MNIST_FILES) if args.split == "all" else [args.split]
     files = [name for split in splits for name in MNIST_FILES[split]]

@@ -15,6 +15,29 @@ from typing import Any
 
 import numpy as np
 
+from .. import datasets
+from ..cluster import KMeans
+from ..datasets import Dataset, train_val_split
+from ..errors import InputError
+from ..experiments import (
+    ClusterClassifier,
+    accuracy_vs_k,
+    clustering_scores,
+    compare_inits,
+    elbow,
+    mnist_split,
+    summarize_runs,
+)
+from ..experiments.plots import (
+    plot_accuracy_vs_k,
+    plot_centroids,
+    plot_confusion_matrix,
+    plot_elbow,
+    plot_init_comparison,
+    save_figure,
+)
+from ..experiments.report import format_mean_std, json_safe
+from ..io import prepare_out_dir, read_table, select_columns, write_json, write_text
 from ._common import console, positive_int
 
 NAMED_SOURCES = ("faithful", "digits", "blobs", "mnist")
@@ -42,9 +65,7 @@ def parse_ks(text: str) -> list[int]:
         part = part.strip()
         match = re.fullmatch(r"(\d+)(?::(\d+))?", part)
         if not match:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not valid; expected k values like 1:20, 5:24,100 or 2,4,8"
-            )
+            raise argparse.ArgumentTypeError(f"{text!r} is not valid; expected k values like 1:20, 5:24,100 or 2,4,8")
         low = int(match.group(1))
         high = int(match.group(2)) if match.group(2) else low
         if low < 1 or high < low:
@@ -67,28 +88,32 @@ def fraction(text: str) -> float:
 def add_source_arguments(parser: argparse.ArgumentParser, *, labels: bool = True) -> None:
     """SOURCE, --columns, --labels and --data-home."""
     parser.add_argument(
-        "source", metavar="SOURCE",
+        "source",
+        metavar="SOURCE",
         help=f"{', '.join(NAMED_SOURCES)} (MNIST: the test split, unless a command draws its own "
         "training set), a dataset file (mnist.pkl.gz, .json lines, IDX), or a CSV/TSV/.npy/.npz/Parquet table",
     )
-    parser.add_argument("--columns", type=lambda s: [c.strip() for c in s.split(",") if c.strip()],
-                        metavar="A,B,...", help="a table's feature columns (names or 0-based positions)")
+    parser.add_argument(
+        "--columns",
+        type=lambda s: [c.strip() for c in s.split(",") if c.strip()],
+        metavar="A,B,...",
+        help="a table's feature columns (names or 0-based positions)",
+    )
     if labels:
-        parser.add_argument("--labels", metavar="COLUMN",
-                            help="a table's column of true labels (numeric; left out of the features)")
-    parser.add_argument("--data-home", metavar="DIR",
-                        help="where MNIST is (default: $KMEANSLAB_DATA, else the user cache directory)")
+        parser.add_argument(
+            "--labels", metavar="COLUMN", help="a table's column of true labels (numeric; left out of the features)"
+        )
+    parser.add_argument(
+        "--data-home", metavar="DIR", help="where MNIST is (default: $KMEANSLAB_DATA, else the user cache directory)"
+    )
 
 
 def load_source(args: argparse.Namespace) -> Source:
     """The SOURCE of the command line as rows, labels and images."""
-    from .. import datasets
 
     name = args.source
     if name in NAMED_SOURCES:
         if args.columns or getattr(args, "labels", None):
-            from ..errors import InputError
-
             raise InputError(f"--columns and --labels apply to table files, not to the dataset {name!r}")
         if name == "faithful":
             ds = datasets.load_faithful()
@@ -106,32 +131,25 @@ def load_source(args: argparse.Namespace) -> Source:
 
 
 def _load_table(path: str, columns, labels_column) -> Source:
-    from ..errors import InputError
-    from ..io import read_table
 
     X, names = read_table(path, mmap=False)
     y = None
     if labels_column is not None:
         if labels_column not in names:
-            raise InputError(
-                f"--labels {labels_column!r} is not a numeric column of {Path(path).name}; it has {names}"
-            )
+            raise InputError(f"--labels {labels_column!r} is not a numeric column of {Path(path).name}; it has {names}")
         i = names.index(labels_column)
         y = X[:, i]
         y = y.astype(np.int64) if np.all(y == np.round(y)) else y
-        X, names = np.delete(X, i, axis=1), names[:i] + names[i + 1:]
+        X, names = np.delete(X, i, axis=1), names[:i] + names[i + 1 :]
         if not names:
             raise InputError(f"{Path(path).name}: no feature column is left besides --labels {labels_column!r}")
     if columns:
-        from ..io import select_columns
-
         X, names = select_columns(X, names, columns, Path(path))
     return Source(np.ascontiguousarray(X), y, None, names, path)
 
 
 def require_labels(source: Source, command: str) -> np.ndarray:
     """The source's labels, or an error saying how to give them."""
-    from ..errors import InputError
 
     if source.y is None:
         raise InputError(
@@ -163,7 +181,7 @@ def _number(value: float, digits: int) -> str:
 
 
 def _tight(frame):
-    """"0.968 ± 0.002" as "0.968±0.002": five such columns fit an 80-column terminal unwrapped."""
+    """ "0.968 ± 0.002" as "0.968±0.002": five such columns fit an 80-column terminal unwrapped."""
     return frame.apply(lambda column: column.str.replace(" ± ", "±", regex=False))
 
 
@@ -175,16 +193,12 @@ def _cell(value: Any, digits: int) -> str:
 
 def write_frame_csv(path: Path, frame) -> Path:
     """A DataFrame as CSV, atomically."""
-    from ..io import write_text
 
     return write_text(path, frame.to_csv(float_format="%.10g"))
 
 
 def write_outputs(out: Path, figures: dict, frames: dict, results: dict) -> list[str]:
     """Figures as PNG, tables as CSV and the results as JSON into ``out``; the names written."""
-    from ..io import prepare_out_dir, write_json
-    from ..plots import save_figure
-    from ..report import json_safe
 
     out = prepare_out_dir(out)
     written = []
@@ -197,14 +211,17 @@ def write_outputs(out: Path, figures: dict, frames: dict, results: dict) -> list
 
 
 def add_kmeans_arguments(parser: argparse.ArgumentParser, *, init: str = "k-means++") -> None:
-    parser.add_argument("--init", default=init, choices=["k-means++", "random", "gaussian", "uniform"],
-                        help=f"initialisation (default: {init})")
+    parser.add_argument(
+        "--init",
+        default=init,
+        choices=["k-means++", "random", "gaussian", "uniform"],
+        help=f"initialisation (default: {init})",
+    )
     parser.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
 def _check_seed(seed: int) -> int:
-    from ..errors import InputError
 
     if seed < 0:
         raise InputError(f"--seed {seed} is not valid; expected an integer >= 0")
@@ -216,15 +233,24 @@ def _check_seed(seed: int) -> int:
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "elbow", parents=[common], help="training and validation loss against k, and the knee",
+        "elbow",
+        parents=[common],
+        help="training and validation loss against k, and the knee",
         description="Hold out a validation share of SOURCE, fit k-means on the rest RUNS times for "
         "each k, and print the mean and std of the training loss and of the validation loss (the "
         "held-out rows assigned to the trained centres), with the knee found by kneed. With --out, "
         "write elbow.png, elbow.csv and results.json.",
     )
     add_source_arguments(p, labels=False)
-    p.add_argument("-k", "--k", dest="ks", type=parse_ks, default=parse_ks("1:20"), metavar="KS",
-                   help="the k values: 1:20, 5:24,100 or 2,4,8 (default: 1:20)")
+    p.add_argument(
+        "-k",
+        "--k",
+        dest="ks",
+        type=parse_ks,
+        default=parse_ks("1:20"),
+        metavar="KS",
+        help="the k values: 1:20, 5:24,100 or 2,4,8 (default: 1:20)",
+    )
     p.add_argument("--runs", type=positive_int, default=20, help="fits per k (default: 20)")
     p.add_argument("--val", type=fraction, default=0.2, help="validation share (default: 0.2)")
     add_kmeans_arguments(p)
@@ -232,7 +258,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run_elbow)
 
     p = subparsers.add_parser(
-        "classify", parents=[common], help="clusters as a classifier: majority-vote accuracy",
+        "classify",
+        parents=[common],
+        help="clusters as a classifier: majority-vote accuracy",
         description="Fit k-means on training images, label each cluster by the majority of its "
         "training labels, and score the test images: accuracy, error rate, ARI, NMI, purity and the "
         "confusion matrix. Several k (-k 5:24,100) give accuracy against k. For mnist the training "
@@ -240,9 +268,18 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "test split when only that one is present (then the test images are the rest of it).",
     )
     add_source_arguments(p)
-    p.add_argument("-k", "--k", dest="ks", type=parse_ks, default=[20], metavar="K",
-                   help="number of clusters, or several: 5:24,100 (default: 20)")
-    p.add_argument("--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)")
+    p.add_argument(
+        "-k",
+        "--k",
+        dest="ks",
+        type=parse_ks,
+        default=[20],
+        metavar="K",
+        help="number of clusters, or several: 5:24,100 (default: 20)",
+    )
+    p.add_argument(
+        "--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)"
+    )
     p.add_argument("--test", type=positive_int, help="test images (default: all the others)")
     p.add_argument("--repeats", type=positive_int, default=1, help="fits per k, from different seeds (default: 1)")
     add_kmeans_arguments(p)
@@ -250,7 +287,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run_classify)
 
     p = subparsers.add_parser(
-        "compare-inits", parents=[common], help="initialisations compared over many seeds",
+        "compare-inits",
+        parents=[common],
+        help="initialisations compared over many seeds",
         description="Fit k-means from each initialisation with each seed and report the final loss "
         "(SSE, mean squared distance, mean distance), the iterations and, with labels, the "
         "majority-vote accuracy on the test images: every run, then mean and std per initialisation.",
@@ -258,10 +297,15 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     add_source_arguments(p)
     p.add_argument("-k", "--k", dest="k", type=positive_int, default=20, help="number of clusters (default: 20)")
     p.add_argument("--seeds", type=positive_int, default=10, help="seeds per initialisation (default: 10)")
-    p.add_argument("--inits", default="gaussian,random,k-means++",
-                   type=lambda s: [i.strip() for i in s.split(",") if i.strip()],
-                   help="initialisations, comma-separated (default: gaussian,random,k-means++)")
-    p.add_argument("--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)")
+    p.add_argument(
+        "--inits",
+        default="gaussian,random,k-means++",
+        type=lambda s: [i.strip() for i in s.split(",") if i.strip()],
+        help="initialisations, comma-separated (default: gaussian,random,k-means++)",
+    )
+    p.add_argument(
+        "--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)"
+    )
     p.add_argument("--test", type=positive_int, help="test images (default: all the others)")
     p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/test draw (default: 0)")
@@ -270,34 +314,39 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _check_out(args) -> None:
-    from ..io import prepare_out_dir
 
     if args.out:
         prepare_out_dir(args.out, create=False)  # fail before the work
 
 
 def run_elbow(args: argparse.Namespace) -> int:
-    from ..datasets import train_val_split
-    from ..experiments import elbow
-    from ..plots import plot_elbow
 
     _check_out(args)
     source = load_source(args)
     train, val = train_val_split(source.X, val=args.val, seed=_check_seed(args.seed))
-    table = elbow(train, val, ks=args.ks, runs=args.runs, init=args.init, seed=args.seed,
-                  max_iter=args.max_iter)
+    table = elbow(train, val, ks=args.ks, runs=args.runs, init=args.init, seed=args.seed, max_iter=args.max_iter)
     knee = table.attrs["knee"]
     console.print(
         f"kmeanslab elbow: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}), "
         f"{train.shape[0]} training / {val.shape[0]} validation rows, {args.runs} runs per k, init={args.init}"
     )
-    print_frame(table[["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]],
-                "mean squared distance (mean and std over runs)", highlight=knee)
+    print_frame(
+        table[["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]],
+        "mean squared distance (mean and std over runs)",
+        highlight=knee,
+    )
     console.print(f"knee: k={knee}" if knee is not None else "knee: none found (the curve has no clear bend)")
     if args.out:
         figure = plot_elbow(table, title=f"Elbow: {Path(source.label).name}")
-        results = {"source": source.label, "knee": knee, "runs": args.runs, "val": args.val,
-                   "init": args.init, "seed": args.seed, "table": table.reset_index().to_dict(orient="records")}
+        results = {
+            "source": source.label,
+            "knee": knee,
+            "runs": args.runs,
+            "val": args.val,
+            "init": args.init,
+            "seed": args.seed,
+            "table": table.reset_index().to_dict(orient="records"),
+        }
         written = write_outputs(Path(args.out), {"elbow": figure}, {"elbow": table}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
     return 0
@@ -305,9 +354,6 @@ def run_elbow(args: argparse.Namespace) -> int:
 
 def _train_test(args: argparse.Namespace, source: Source):
     """(X_train, y_train, images_train, X_test, y_test, note) for classify and compare-inits."""
-    from ..datasets import Dataset, train_val_split
-    from ..errors import InputError
-    from ..experiments import mnist_split
 
     seed = _check_seed(args.seed)
     if args.source == "mnist":
@@ -342,9 +388,6 @@ def _source_for_split(args: argparse.Namespace) -> Source | None:
 
 
 def _classify_one(args, X_train, y_train, X_test, y_test, note) -> int:
-    from ..estimator import KMeans
-    from ..experiments import ClusterClassifier, clustering_scores
-    from ..plots import plot_centroids, plot_confusion_matrix
 
     k = args.ks[0]
     model = KMeans(k, init=args.init, n_init=1, max_iter=args.max_iter, random_state=args.seed)
@@ -352,51 +395,81 @@ def _classify_one(args, X_train, y_train, X_test, y_test, note) -> int:
     fitted = clf.kmeans_
     clusters = fitted.predict(X_test)
     accuracy = clf.score(X_test, y_test)
-    scores = {"accuracy": accuracy, "error": 1 - accuracy, "train_accuracy": clf.score(X_train, y_train),
-              **clustering_scores(y_test, clusters)}
-    console.print(f"  k={k}, init={args.init}, seed={args.seed}: {fitted.n_iter_} iterations, "
-                  f"J={fitted.inertia_ / X_train.shape[0]:.6g}, J_clust={fitted.loss(X_train, kind='mean_dist'):.6g}")
+    scores = {
+        "accuracy": accuracy,
+        "error": 1 - accuracy,
+        "train_accuracy": clf.score(X_train, y_train),
+        **clustering_scores(y_test, clusters),
+    }
+    console.print(
+        f"  k={k}, init={args.init}, seed={args.seed}: {fitted.n_iter_} iterations, "
+        f"J={fitted.inertia_ / X_train.shape[0]:.6g}, J_clust={fitted.loss(X_train, kind='mean_dist'):.6g}"
+    )
     console.print("  " + "  ".join(f"{name} {value:.4f}" for name, value in scores.items()))
     console.print(f"  cluster labels (majority vote): {clf.cluster_labels_.tolist()}")
     matrix = clf.confusion_matrix(X_test, y_test)
     print_frame(matrix, "confusion matrix on the test rows (true label down, predicted across)", digits=6)
     if args.out:
-        figures = {"confusion": plot_confusion_matrix(matrix, title=f"k={k}: test confusion matrix (accuracy {accuracy:.3f})")}
+        figures = {
+            "confusion": plot_confusion_matrix(matrix, title=f"k={k}: test confusion matrix (accuracy {accuracy:.3f})")
+        }
         side = int(round(np.sqrt(X_train.shape[1])))
         if side * side == X_train.shape[1] and side >= 8:
             figures["centroids"] = plot_centroids(
-                fitted.cluster_centers_, labels=clf.cluster_labels_, purity=clf.cluster_purity_,
-                sizes=np.bincount(fitted.labels_, minlength=k), sort_by_label=True,
-                title=f"k={k}: the centres (test accuracy {accuracy:.3f})")
-        results = {"setup": note, "k": k, "init": args.init, "seed": args.seed, "iterations": fitted.n_iter_,
-                   "scores": scores, "cluster_labels": clf.cluster_labels_, "confusion_matrix": matrix.to_numpy()}
+                fitted.cluster_centers_,
+                labels=clf.cluster_labels_,
+                purity=clf.cluster_purity_,
+                sizes=np.bincount(fitted.labels_, minlength=k),
+                sort_by_label=True,
+                title=f"k={k}: the centres (test accuracy {accuracy:.3f})",
+            )
+        results = {
+            "setup": note,
+            "k": k,
+            "init": args.init,
+            "seed": args.seed,
+            "iterations": fitted.n_iter_,
+            "scores": scores,
+            "cluster_labels": clf.cluster_labels_,
+            "confusion_matrix": matrix.to_numpy(),
+        }
         written = write_outputs(Path(args.out), figures, {"confusion": matrix}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
     return 0
 
 
 def _classify_many(args, X_train, y_train, X_test, y_test, note) -> int:
-    from ..experiments import accuracy_vs_k
-    from ..plots import plot_accuracy_vs_k
-    from ..report import format_mean_std
 
-    table = accuracy_vs_k(X_train, y_train, X_test, y_test, ks=args.ks, repeats=args.repeats,
-                          init=args.init, seed=args.seed, max_iter=args.max_iter)
-    print_frame(_tight(format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3)),
-                f"test scores against k (mean ± std over {args.repeats} seed(s))")
+    table = accuracy_vs_k(
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        ks=args.ks,
+        repeats=args.repeats,
+        init=args.init,
+        seed=args.seed,
+        max_iter=args.max_iter,
+    )
+    print_frame(
+        _tight(format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3)),
+        f"test scores against k (mean ± std over {args.repeats} seed(s))",
+    )
     if args.out:
         figure = plot_accuracy_vs_k(table)
-        results = {"setup": note, "init": args.init, "seed": args.seed, "repeats": args.repeats,
-                   "table": table.reset_index().to_dict(orient="records")}
+        results = {
+            "setup": note,
+            "init": args.init,
+            "seed": args.seed,
+            "repeats": args.repeats,
+            "table": table.reset_index().to_dict(orient="records"),
+        }
         written = write_outputs(Path(args.out), {"accuracy_vs_k": figure}, {"accuracy_vs_k": table}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
     return 0
 
 
 def run_compare_inits(args: argparse.Namespace) -> int:
-    from ..experiments import compare_inits, summarize_runs
-    from ..plots import plot_init_comparison
-    from ..report import format_mean_std
 
     _check_out(args)
     source = _source_for_split(args)
@@ -409,13 +482,20 @@ def run_compare_inits(args: argparse.Namespace) -> int:
     measures = [c for c in ("iterations", "sse", "mse", "mean_dist", "accuracy") if c in runs.columns]
     summary = summarize_runs(runs, "init", measures)
     console.print(f"kmeanslab compare-inits: k={args.k}, {args.seeds} seeds per initialisation. {note}")
-    print_frame(_tight(format_mean_std(summary, [m for m in measures if m != "sse"], digits=4)), "mean ± std over seeds")
+    print_frame(
+        _tight(format_mean_std(summary, [m for m in measures if m != "sse"], digits=4)), "mean ± std over seeds"
+    )
     if args.out:
         figure = plot_init_comparison(runs, title=f"k={args.k}: initialisations compared")
-        results = {"setup": note, "k": args.k, "seeds": args.seeds,
-                   "summary": summary.reset_index().to_dict(orient="records"),
-                   "runs": runs.to_dict(orient="records")}
-        written = write_outputs(Path(args.out), {"inits": figure}, {"runs": runs.set_index(["init", "seed"]), "summary": summary},
-                                results)
+        results = {
+            "setup": note,
+            "k": args.k,
+            "seeds": args.seeds,
+            "summary": summary.reset_index().to_dict(orient="records"),
+            "runs": runs.to_dict(orient="records"),
+        }
+        written = write_outputs(
+            Path(args.out), {"inits": figure}, {"runs": runs.set_index(["init", "seed"]), "summary": summary}, results
+        )
         console.print(f"wrote {', '.join(written)} to {args.out}")
     return 0

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cluster import KMeans
+from ..io import prepare_out_dir, write_csv, write_json
+from ..scale import STREAM_MIN_BYTES, as_dask_array, connect, open_npy
 from ._common import add_data_arguments, auto_or_positive_int, console, load_data, non_negative_float, positive_int
 
 
@@ -21,36 +24,60 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     add_data_arguments(p, optional=True)
     p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=2, help="number of clusters (default: 2)")
-    p.add_argument("--init", default="k-means++", choices=["k-means++", "random", "gaussian", "uniform"],
-                   help="initialisation (default: k-means++)")
-    p.add_argument("--n-init", type=auto_or_positive_int, default="auto",
-                   help="runs from different initialisations (default: auto)")
+    p.add_argument(
+        "--init",
+        default="k-means++",
+        choices=["k-means++", "random", "gaussian", "uniform"],
+        help="initialisation (default: k-means++)",
+    )
+    p.add_argument(
+        "--n-init",
+        type=auto_or_positive_int,
+        default="auto",
+        help="runs from different initialisations (default: auto)",
+    )
     p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per run (default: 300)")
     p.add_argument("--tol", type=non_negative_float, default=1e-4, help="tolerance of the stop rule (default: 1e-4)")
     p.add_argument("--stop", choices=["shift", "loss"], default="shift", help="stop rule (default: shift)")
-    p.add_argument("--empty", choices=["relocate", "zeros", "keep"], default="relocate",
-                   help="empty-cluster policy (default: relocate)")
-    p.add_argument("--algorithm", choices=["auto", "lloyd", "hamerly", "elkan", "yinyang"], default="auto",
-                   help="assignment algorithm (default: auto)")
+    p.add_argument(
+        "--empty",
+        choices=["relocate", "zeros", "keep"],
+        default="relocate",
+        help="empty-cluster policy (default: relocate)",
+    )
+    p.add_argument(
+        "--algorithm",
+        choices=["auto", "lloyd", "hamerly", "elkan", "yinyang"],
+        default="auto",
+        help="assignment algorithm (default: auto)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", metavar="DIR", help="write centers.csv, labels.csv, summary.json, model.npz here")
     p.add_argument("--verbose", action="store_true", help="print the loss at every iteration")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="fit on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
-                        "to start a local cluster of N worker processes (needs kmeanslab[dask])")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fit on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
+        "to start a local cluster of N worker processes (needs kmeanslab[dask])",
+    )
     p.set_defaults(handler=run_fit)
 
 
 def run_fit(args: argparse.Namespace) -> int:
-    from ..estimator import KMeans
-    from ..io import prepare_out_dir, write_csv, write_json
 
     if args.out:
         prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     X, names, source = _load(args)
     model = KMeans(
-        n_clusters=args.k, init=args.init, n_init=args.n_init, max_iter=args.max_iter, tol=args.tol,
-        stop=args.stop, empty=args.empty, algorithm=args.algorithm, random_state=args.seed,
+        n_clusters=args.k,
+        init=args.init,
+        n_init=args.n_init,
+        max_iter=args.max_iter,
+        tol=args.tol,
+        stop=args.stop,
+        empty=args.empty,
+        algorithm=args.algorithm,
+        random_state=args.seed,
         verbose=args.verbose,
     )
     if args.scheduler:
@@ -77,8 +104,6 @@ def _load(args: argparse.Namespace):
     """
     path = getattr(args, "data", None)
     if path and str(path).lower().endswith(".npy") and not args.columns and Path(path).is_file():
-        from ..streaming import STREAM_MIN_BYTES, open_npy
-
         source = open_npy(path)
         if source.nbytes >= STREAM_MIN_BYTES:
             return source, [f"x{i}" for i in range(source.shape[1])], str(path)
@@ -88,7 +113,6 @@ def _load(args: argparse.Namespace):
 
 def _fit_on_dask(model, X, scheduler: str) -> None:
     """Fit on the Dask cluster at ``scheduler``; the labels come back for the summary and files."""
-    from ..distributed import as_dask_array, connect
 
     with connect(scheduler) as client:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))

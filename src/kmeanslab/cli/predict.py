@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cluster import load
+from ..errors import InputError
+from ..io import write_csv
 from ._common import add_data_arguments, console, load_data
 
 
@@ -28,16 +31,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 def _check_out(path: str) -> Path:
     import os
 
-    from ..errors import InputError
-
     out = Path(path)
     if out.is_dir():
         raise InputError(f"--out {path!r} is a directory; expected a file name such as labels.csv")
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise InputError(
-            f"--out {path!r}: {str(parent)!r} is a file, not a directory; "
-            f"expected a file name in an existing directory"
+            f"--out {path!r}: {str(parent)!r} is a file, not a directory; expected a file name in an existing directory"
         )
     if not parent.is_dir():
         raise InputError(f"--out {path!r}: the directory {str(parent)!r} does not exist")
@@ -47,16 +47,12 @@ def _check_out(path: str) -> Path:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..io import write_csv
-    from ..persistence import load
 
     # Everything that can fail on bad input is checked before anything is written.
     out = _check_out(args.out) if args.out else None
     model = load(args.model)
     X, _, source = load_data(args)
     if X.shape[1] != model.n_features_in_:
-        from ..errors import InputError
-
         raise InputError(
             f"{source}: X has {X.shape[1]} features, but KMeans is expecting {model.n_features_in_} "
             f"features as input (the model {args.model} was fitted on {model.n_features_in_} columns); "
@@ -69,10 +65,7 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     write_csv(out, labels, header=["label"])
     sizes = np.bincount(labels, minlength=model.n_clusters).tolist()
-    console.print(
-        f"kmeanslab predict: {source} ({X.shape[0]} x {X.shape[1]}) with {args.model} "
-        f"(k={model.n_clusters})"
-    )
+    console.print(f"kmeanslab predict: {source} ({X.shape[0]} x {X.shape[1]}) with {args.model} (k={model.n_clusters})")
     console.print(f"  cluster sizes  {sizes}")
     console.print(f"wrote {out}")
     return 0

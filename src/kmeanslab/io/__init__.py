@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError, OutputError
+from ..errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError, OutputError
 
 __all__ = [
     "read_table",
@@ -150,9 +150,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def write_csv(
-    path: str | os.PathLike, array: np.ndarray, header: Sequence[str] | None = None
-) -> Path:
+def write_csv(path: str | os.PathLike, array: np.ndarray, header: Sequence[str] | None = None) -> Path:
     """Write a 1-D or 2-D array as CSV (with an optional header row) atomically."""
     array = np.asarray(array)
     if array.ndim == 1:
@@ -185,8 +183,7 @@ def prepare_out_dir(path: str | os.PathLike, name: str = "--out", *, create: boo
             )
         if not os.access(existing, os.W_OK | os.X_OK):
             raise InputError(
-                f"{name} {str(path)!r} cannot be created: {str(existing)!r} is not writable; "
-                f"choose another directory"
+                f"{name} {str(path)!r} cannot be created: {str(existing)!r} is not writable; choose another directory"
             )
         return path
     try:
@@ -244,9 +241,7 @@ def read_table(
     """
     path = Path(path)
     if not path.exists():
-        raise DatasetNotFoundError(
-            f"{str(path)!r} does not exist; expected a data file ({', '.join(TABLE_SUFFIXES)})"
-        )
+        raise DatasetNotFoundError(f"{str(path)!r} does not exist; expected a data file ({', '.join(TABLE_SUFFIXES)})")
     if path.is_dir():
         raise DataFileError(f"{str(path)!r} is a directory; expected a data file")
     suffix = path.suffix.lower()
@@ -279,9 +274,7 @@ def _resolve_columns(columns: Sequence[str | int], names: list[str], path: Path)
         else:
             raise InputError(f"--columns: {col!r} is not a column of {path.name}; it has {names}")
         if not -len(names) <= i < len(names):
-            raise InputError(
-                f"--columns: position {i} is out of range for {path.name} ({len(names)} columns)"
-            )
+            raise InputError(f"--columns: position {i} is out of range for {path.name} ({len(names)} columns)")
         idx.append(i % len(names))
     return idx
 
@@ -302,9 +295,7 @@ def _check_numeric_array(X: np.ndarray, path: Path) -> np.ndarray:
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
-        raise DataFileError(
-            f"{path.name}: holds an array of shape {X.shape}; expected 2-D (n_samples, n_features)"
-        )
+        raise DataFileError(f"{path.name}: holds an array of shape {X.shape}; expected 2-D (n_samples, n_features)")
     if X.shape[0] == 0:
         raise DataFileError(f"{path.name}: holds no rows; expected at least one sample")
     return X
@@ -328,9 +319,7 @@ def _read_npz(path: Path, columns) -> tuple[np.ndarray, list[str]]:
             keys = list(archive.keys())
             key = next((k for k in ("X", "data") if k in keys), keys[0] if len(keys) == 1 else None)
             if key is None:
-                raise DataFileError(
-                    f"{path.name}: holds arrays {keys}; expected one array, or one named 'X' or 'data'"
-                )
+                raise DataFileError(f"{path.name}: holds arrays {keys}; expected one array, or one named 'X' or 'data'")
             X = archive[key]
     except DataFileError:
         raise
@@ -383,9 +372,7 @@ def _read_text(path: Path) -> str:
         except UnicodeDecodeError as exc:
             raise DataFileError(f"{path.name}: not valid UTF-16 text ({exc.reason})") from None
     elif b"\0" in raw[:8192]:
-        raise DataFileError(
-            f"{path.name}: looks like a binary file; expected a text table, .npy, .npz or Parquet"
-        )
+        raise DataFileError(f"{path.name}: looks like a binary file; expected a text table, .npy, .npz or Parquet")
     else:
         text = decode_text(raw)
     if not text.strip():
@@ -504,9 +491,7 @@ def _read_delimited(path: Path, columns) -> tuple[np.ndarray, list[str]]:
     return X, names
 
 
-def _check_no_missing(
-    X: np.ndarray, names: list[str], linenos: list[int], path: Path, raw_field=None
-) -> None:
+def _check_no_missing(X: np.ndarray, names: list[str], linenos: list[int], path: Path, raw_field=None) -> None:
     """Every cell holds a finite number: a missing value or an infinity is reported by its line.
 
     ``raw_field(row, col)``, when given, is the cell's text, so that a "NaN" or "NA" the file

@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ChecksumError, DataFileError, DatasetNotFoundError, InputError
-from .validation import check_choice, check_int
+from ..errors import ChecksumError, DataFileError, DatasetNotFoundError, InputError
+from ..io import atomic_write
+from ..validation import check_choice, check_int
 
 __all__ = [
     "Dataset",
@@ -214,9 +215,7 @@ def make_blobs(
     stds = np.atleast_1d(np.asarray(std, dtype=np.float64))
     if not np.all(np.isfinite(stds)) or np.any(stds < 0):
         raise InputError(f"std={std!r} is not valid; expected non-negative finite number(s)")
-    X, y = sk_make_blobs(
-        n_samples=n, n_features=n_features, centers=centers, cluster_std=std, random_state=seed
-    )
+    X, y = sk_make_blobs(n_samples=n, n_features=n_features, centers=centers, cluster_std=std, random_state=seed)
     return Dataset(
         data=X,
         target=y,
@@ -398,9 +397,7 @@ def _open_bytes(path: Path) -> bytes:
     try:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as exc:
-        raise DataFileError(
-            f"{path}: truncated or corrupt gzip data ({exc}); delete it and fetch it again"
-        ) from None
+        raise DataFileError(f"{path}: truncated or corrupt gzip data ({exc}); delete it and fetch it again") from None
 
 
 # IDX type codes (the third byte of the magic number) and the big-endian dtypes they stand for.
@@ -460,9 +457,7 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
 
 def _check_labels(labels: np.ndarray, path: Path) -> None:
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise DataFileError(
-            f"{path}: has labels from {labels.min()} to {labels.max()}; expected digits 0 to 9"
-        )
+        raise DataFileError(f"{path}: has labels from {labels.min()} to {labels.max()}; expected digits 0 to 9")
 
 
 def _read_mnist_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -606,7 +601,7 @@ def _unpickle(path: Path) -> Any:
         raise DatasetNotFoundError(f"{path}: no such file") from None
     except (EOFError, OSError, zlib.error) as exc:
         raise DataFileError(f"{path}: truncated or corrupt ({exc or type(exc).__name__})") from None
-    except Exception as exc:  # noqa: BLE001 - arbitrary bytes can make the unpickler raise anything
+    except Exception as exc:
         # (UnpicklingError, OverflowError or MemoryError for absurd lengths, struct.error, ...)
         detail = str(exc) or type(exc).__name__
         if "truncated" in detail:
@@ -710,8 +705,7 @@ def _decode_record(record: Any, where: str, path: Path) -> tuple[int, bytes]:
         raise DataFileError(f"{path}: {where} has 'data' that is not valid base64 ({exc})") from None
     if len(pixels) != _MNIST_PIXELS:
         raise DataFileError(
-            f"{path}: {where} has 'data' that decodes to {len(pixels)} bytes; "
-            f"expected {_MNIST_PIXELS} (28x28 pixels)"
+            f"{path}: {where} has 'data' that decodes to {len(pixels)} bytes; expected {_MNIST_PIXELS} (28x28 pixels)"
         )
     return label, pixels
 
@@ -746,9 +740,7 @@ def load_mnist_json(path: str | os.PathLike) -> Dataset:
     if not labels:
         raise DataFileError(f"{path}: holds no records; expected JSON lines with 'label' and 'data'")
     images = np.frombuffer(b"".join(pixels), dtype=np.uint8).reshape(len(labels), 28, 28)
-    return _image_dataset(
-        images, np.asarray(labels, dtype=np.int64), "mnist-json", f"digits from {path}"
-    )
+    return _image_dataset(images, np.asarray(labels, dtype=np.int64), "mnist-json", f"digits from {path}")
 
 
 def _labels_beside(images_path: Path) -> Path | None:
@@ -838,7 +830,6 @@ class _MirrorError(Exception):
 
 def _download(url: str, target: Path, md5: str, progress, task) -> None:
     """Stream ``url`` into ``target`` atomically; keep it only if its MD5 is ``md5``."""
-    from .io import atomic_write
 
     try:
         response = urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S)
@@ -865,8 +856,7 @@ def _download(url: str, target: Path, md5: str, progress, task) -> None:
                 progress.advance(task, len(chunk))
             if digest.hexdigest() != md5:
                 raise ChecksumError(
-                    f"{url}: MD5 {digest.hexdigest()} is not the published {md5}; "
-                    f"the download was discarded"
+                    f"{url}: MD5 {digest.hexdigest()} is not the published {md5}; the download was discarded"
                 )
 
 
@@ -970,8 +960,7 @@ def _fetch_one(name: str, mirrors: list[str], target: Path, bar, task) -> None:
             failures.append(exc)
         except OSError as exc:  # network errors are _MirrorError by now: this is the local disk
             raise InputError(
-                f"cannot write {target} ({exc.strerror or exc}); choose another data home "
-                f"(--data-home or ${DATA_ENV})"
+                f"cannot write {target} ({exc.strerror or exc}); choose another data home (--data-home or ${DATA_ENV})"
             ) from None
     reasons = "; ".join(str(e) for e in failures)
     if any(isinstance(e, ChecksumError) for e in failures):

@@ -16,8 +16,8 @@ builds one for a user's data (``kmeanslab report``).
 from __future__ import annotations
 
 import base64
-import functools
 import datetime as _dt
+import functools
 import html
 import math
 import os
@@ -33,10 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import experiments as ex
+from .._version import __version__
+from ..datasets import FETCH_COMMAND, load_digits, load_faithful, make_blobs, train_val_split
+from ..errors import DatasetNotFoundError, InputError
+from ..io import atomic_write, prepare_out_dir, write_json, write_text
+from ..validation import check_data, check_int
+from . import core as ex
 from . import plots
-from .errors import DatasetNotFoundError, InputError
-from .validation import check_data, check_int
 
 __all__ = [
     "Report",
@@ -92,12 +95,12 @@ class Section:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", self.key):
             raise InputError(f"key={self.key!r} is not valid; expected lower-case letters, digits and '-'")
 
-    def text(self, paragraph: str) -> "Section":
+    def text(self, paragraph: str) -> Section:
         """Add a paragraph; `backticks` mark code."""
         self.blocks.append(_Text(_inline(paragraph)))
         return self
 
-    def figure(self, name: str, fig, caption: str) -> "Section":
+    def figure(self, name: str, fig, caption: str) -> Section:
         """Add a matplotlib figure (rendered to PNG now, so the figure can be freed)."""
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
             raise InputError(f"name={name!r} is not valid; expected lower-case letters, digits and '-'")
@@ -114,7 +117,7 @@ class Section:
         key: str | None = None,
         values: pd.DataFrame | None = None,
         digits: int = 4,
-    ) -> "Section":
+    ) -> Section:
         """Add a table; with ``key`` its rows (or those of ``values``, the numbers behind a
         formatted table) also go to ``results.json``."""
         self.blocks.append(_Table(caption, _table_html(frame, digits)))
@@ -122,7 +125,7 @@ class Section:
             self.results[key] = _records(frame if values is None else values)
         return self
 
-    def result(self, key: str, value: Any) -> "Section":
+    def result(self, key: str, value: Any) -> Section:
         """Record a number (or any JSON-able value) in ``results.json``."""
         self.results[key] = value
         return self
@@ -158,13 +161,15 @@ class Report:
 
     def results(self) -> dict:
         """Everything ``results.json`` holds."""
-        return json_safe({
-            "title": self.title,
-            **self.meta,
-            "sections": {
-                s.key: {"title": s.title, "seconds": round(s.seconds, 3), **s.results} for s in self.sections
-            },
-        })
+        return json_safe(
+            {
+                "title": self.title,
+                **self.meta,
+                "sections": {
+                    s.key: {"title": s.title, "seconds": round(s.seconds, 3), **s.results} for s in self.sections
+                },
+            }
+        )
 
     def write(self, out: str | os.PathLike) -> Path:
         """Write ``index.html``, the PNGs and ``results.json`` into the directory ``out``.
@@ -174,7 +179,6 @@ class Report:
         pathlib.Path
             The path of ``index.html``.
         """
-        from .io import atomic_write, prepare_out_dir, write_json, write_text
 
         out = prepare_out_dir(out)
         for section in self.sections:
@@ -296,15 +300,13 @@ def _block_html(section: Section, block: Any) -> str:
     return (
         f'<figure id="{section.key}-{block.name}"><img src="data:image/png;base64,{data}" '
         f'alt="{html.escape(block.caption)}" data-file="{name}">'
-        f"<figcaption>{_inline(block.caption)} (<a href=\"{name}\">{name}</a>)</figcaption></figure>"
+        f'<figcaption>{_inline(block.caption)} (<a href="{name}">{name}</a>)</figcaption></figure>'
     )
 
 
 def render_html(report: Report) -> str:
     """The report as one HTML page, figures embedded."""
-    toc = "\n".join(
-        f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in report.sections
-    )
+    toc = "\n".join(f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in report.sections)
     body = []
     for s in report.sections:
         took = f' <span class="took">({s.seconds:.1f} s)</span>' if s.seconds else ""
@@ -314,9 +316,9 @@ def render_html(report: Report) -> str:
     intro = "\n".join(f"<p>{_inline(p)}</p>" for p in report.intro)
     meta = " · ".join(f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in report.meta.items())
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(report.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{html.escape(report.title)}</h1>\n{intro}\n<p class=\"meta\">{meta}</p>\n"
+        f'<h1>{html.escape(report.title)}</h1>\n{intro}\n<p class="meta">{meta}</p>\n'
         f"<nav><h2>Contents</h2><ol>\n{toc}\n</ol></nav>\n" + "\n".join(body) + "\n</body>\n</html>\n"
     )
 
@@ -350,7 +352,7 @@ class DemoConfig:
     mnist_repeats: int = 3
 
     @classmethod
-    def quick(cls) -> "DemoConfig":
+    def quick(cls) -> DemoConfig:
         """A few fits per experiment: every section and figure, in seconds."""
         return cls(
             faithful_ks=(2, 3),
@@ -396,8 +398,6 @@ def _faithful_fits(cfg: DemoConfig) -> int:
 def _faithful(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
     from sklearn.preprocessing import StandardScaler
 
-    from .datasets import load_faithful
-
     ds = load_faithful()
     section.text(
         "The course notes' first example: 272 eruptions of the Old Faithful geyser, each the "
@@ -418,8 +418,10 @@ def _faithful(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
         )
         section.figure(
             f"{variant}-loss",
-            plots.plot_learning_curves({f"k={k}": m.loss_history_ for k, m in models.items()},
-                                       title=f"Old Faithful, {variant}: J at each iteration"),
+            plots.plot_learning_curves(
+                {f"k={k}": m.loss_history_ for k, m in models.items()},
+                title=f"Old Faithful, {variant}: J at each iteration",
+            ),
             f"J (mean squared distance) at each iteration of the fits above ({variant} data).",
         )
         table = pd.DataFrame(
@@ -451,7 +453,6 @@ _BLOB_CENTRES = ((-5.0, -5.0), (-5.0, 5.0), (5.0, -5.0), (5.0, 5.0))
 
 
 def _blobs(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
-    from .datasets import make_blobs, train_val_split
 
     ds = make_blobs(cfg.blobs_n, centers=_BLOB_CENTRES, std=1.5, seed=cfg.seed)
     train, val = train_val_split(ds.data, val=0.2, seed=cfg.seed)
@@ -464,15 +465,20 @@ def _blobs(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
         "is fitted on them). "
         + (f"The knee (kneed) is at k = {knee}." if knee is not None else "kneed finds no knee; k = 4 is shown below.")
     )
-    section.figure("elbow", plots.plot_elbow(table, title="Synthetic blobs (4 true centres): elbow"),
-                   "Mean squared distance against k, training and validation, ±1 std over the runs; the dashed line is the knee.")
+    section.figure(
+        "elbow",
+        plots.plot_elbow(table, title="Synthetic blobs (4 true centres): elbow"),
+        "Mean squared distance against k, training and validation, ±1 std over the runs; the dashed line is the knee.",
+    )
     section.table(_elbow_display(table), "Mean squared distance, mean ± std over runs.", key="elbow", values=table)
     section.result("knee", knee)
     best = ex.fit_range(train, [knee or 4], seed=cfg.seed)
     model = best[knee or 4]
-    section.figure("clusters", plots.plot_clusters(train, model.labels_, model.cluster_centers_,
-                                                   title=f"Synthetic blobs, k={knee or 4}"),
-                   "The training points clustered with k at the knee.")
+    section.figure(
+        "clusters",
+        plots.plot_clusters(train, model.labels_, model.cluster_centers_, title=f"Synthetic blobs, k={knee or 4}"),
+        "The training points clustered with k at the knee.",
+    )
 
 
 def _digits01_fits(cfg: DemoConfig) -> int:
@@ -480,7 +486,6 @@ def _digits01_fits(cfg: DemoConfig) -> int:
 
 
 def _digits01(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
-    from .datasets import load_digits, train_val_split
 
     ds = load_digits(n_class=2)
     model = ex.fit_range(ds.data, [2], seed=cfg.seed)[2]
@@ -492,30 +497,52 @@ def _digits01(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
         f"with k = 2 on the raw pixel values (0–16). Labelling each cluster by the majority of its "
         f"members, the clusters agree with the true digit for {accuracy:.1%} of the images."
     )
-    section.figure("clusters", plots.plot_clusters(ds.data, model.labels_, model.cluster_centers_, pca=True,
-                                                   title="Digits 0/1, k=2 (PCA projection)"),
-                   "The images projected on their first two principal components, coloured by cluster.")
-    section.figure("centroids", plots.plot_centroids(model.cluster_centers_, labels=clf.cluster_labels_,
-                                                     purity=clf.cluster_purity_, sizes=np.bincount(model.labels_),
-                                                     title="Digits 0/1: the two centres"),
-                   "The two centres as images, titled with the digit they stand for and its share of the cluster.")
+    section.figure(
+        "clusters",
+        plots.plot_clusters(
+            ds.data, model.labels_, model.cluster_centers_, pca=True, title="Digits 0/1, k=2 (PCA projection)"
+        ),
+        "The images projected on their first two principal components, coloured by cluster.",
+    )
+    section.figure(
+        "centroids",
+        plots.plot_centroids(
+            model.cluster_centers_,
+            labels=clf.cluster_labels_,
+            purity=clf.cluster_purity_,
+            sizes=np.bincount(model.labels_),
+            title="Digits 0/1: the two centres",
+        ),
+        "The two centres as images, titled with the digit they stand for and its share of the cluster.",
+    )
     reps = ex.representative_indices(ds.data, model.labels_, model.cluster_centers_, n=8)
-    section.figure("representatives", plots.plot_representatives(
-        ds.images, reps, row_labels=[f"→ {c}" for c in clf.cluster_labels_],
-        title="Digits 0/1: the 8 images nearest each centre"),
-        "Representative members: the images nearest each centre.")
+    section.figure(
+        "representatives",
+        plots.plot_representatives(
+            ds.images,
+            reps,
+            row_labels=[f"→ {c}" for c in clf.cluster_labels_],
+            title="Digits 0/1: the 8 images nearest each centre",
+        ),
+        "Representative members: the images nearest each centre.",
+    )
     train, val = train_val_split(ds.data, val=0.2, seed=cfg.seed)
     table = ex.elbow(train, val, ks=cfg.digits01_ks, runs=cfg.digits01_runs, seed=cfg.seed, on_fit=tick)
-    section.figure("elbow", plots.plot_elbow(table, title="Digits 0/1: elbow"),
-                   "Mean squared distance against k (training and validation, 80/20 split).")
+    section.figure(
+        "elbow",
+        plots.plot_elbow(table, title="Digits 0/1: elbow"),
+        "Mean squared distance against k (training and validation, 80/20 split).",
+    )
     knee = table.attrs["knee"]
     if knee is None:
         about_knee = f"kneed finds no knee for k = {table.index[0]}..{table.index[-1]}."
     elif knee == 2:
         about_knee = "kneed puts the knee at k = 2, the number of digits."
     else:
-        about_knee = (f"kneed puts the knee at k = {knee}, not 2: handwriting varies (slanted ones, open "
-                      "and closed zeros), so the curve keeps bending after k = 2.")
+        about_knee = (
+            f"kneed puts the knee at k = {knee}, not 2: handwriting varies (slanted ones, open "
+            "and closed zeros), so the curve keeps bending after k = 2."
+        )
     last = table.index[-1]
     gap = table.loc[last, "val_mean"] / table.loc[last, "train_mean"] - 1
     falling = bool(np.all(np.diff(table["val_mean"].to_numpy()) < 0))
@@ -524,7 +551,9 @@ def _digits01(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
         f"{abs(gap):.0%} {'above' if gap >= 0 else 'below'} the training loss at k = {last}: more "
         "clusters also fit images they were not fitted on, so the validation loss alone does not pick k."
     )
-    section.table(_elbow_display(table), "Digits 0/1: mean squared distance, mean ± std over runs.", key="elbow", values=table)
+    section.table(
+        _elbow_display(table), "Digits 0/1: mean squared distance, mean ± std over runs.", key="elbow", values=table
+    )
     section.result("accuracy_k2", accuracy)
     section.result("knee", table.attrs["knee"])
 
@@ -534,7 +563,6 @@ def _digits_fits(cfg: DemoConfig) -> int:
 
 
 def _digits(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
-    from .datasets import load_digits, train_val_split
 
     ds = load_digits()
     train, test = train_val_split(ds, val=0.3, seed=cfg.seed)
@@ -544,29 +572,65 @@ def _digits(section: Section, cfg: DemoConfig, tick: _Ticker) -> None:
         "majority digit of their training members; the test images are classified by the label of "
         "their nearest centre."
     )
-    clf = ex.ClusterClassifier(ex.fit_range(train.data, [10], seed=cfg.seed)[10], prefit=True).fit(train.data, train.target)
+    clf = ex.ClusterClassifier(ex.fit_range(train.data, [10], seed=cfg.seed)[10], prefit=True).fit(
+        train.data, train.target
+    )
     tick()
     model = clf.kmeans_
     shared, unnamed = _label_coverage(clf.cluster_labels_, np.unique(ds.target))
-    section.figure("centroids", plots.plot_centroids(model.cluster_centers_, labels=clf.cluster_labels_,
-                                                     purity=clf.cluster_purity_, sizes=np.bincount(model.labels_, minlength=10), sort_by_label=True,
-                                                     title="Digits, k=10: the centres"),
-                   "The ten centres, titled with their majority digit, its share of the cluster and the cluster's "
-                   "size. " + _coverage_sentence(shared, unnamed))
+    section.figure(
+        "centroids",
+        plots.plot_centroids(
+            model.cluster_centers_,
+            labels=clf.cluster_labels_,
+            purity=clf.cluster_purity_,
+            sizes=np.bincount(model.labels_, minlength=10),
+            sort_by_label=True,
+            title="Digits, k=10: the centres",
+        ),
+        "The ten centres, titled with their majority digit, its share of the cluster and the cluster's "
+        "size. " + _coverage_sentence(shared, unnamed),
+    )
     matrix = clf.confusion_matrix(test.data, test.target)
-    section.figure("confusion", plots.plot_confusion_matrix(matrix, title=f"Digits, k=10: test confusion matrix (accuracy {clf.score(test.data, test.target):.3f})"),
-                   "True digit against the label of the nearest centre, on the test images"
-                   + (f"; no cluster stands for {_and_list(unnamed)}, so no test image is predicted "
-                      f"{_and_list(unnamed).replace(' and ', ' or ')}." if unnamed else "."))
-    table = ex.accuracy_vs_k(train.data, train.target, test.data, test.target, ks=cfg.digits_ks,
-                             repeats=cfg.digits_repeats, seed=cfg.seed, on_fit=tick)
-    section.figure("accuracy-vs-k", plots.plot_accuracy_vs_k(table, title="Digits: test accuracy against k"),
-                   f"Majority-vote accuracy on the test images against k (±1 std over {cfg.digits_repeats} seeds), "
-                   "with NMI and ARI of the test clusters; the error rate reads on the right.")
+    section.figure(
+        "confusion",
+        plots.plot_confusion_matrix(
+            matrix, title=f"Digits, k=10: test confusion matrix (accuracy {clf.score(test.data, test.target):.3f})"
+        ),
+        "True digit against the label of the nearest centre, on the test images"
+        + (
+            f"; no cluster stands for {_and_list(unnamed)}, so no test image is predicted "
+            f"{_and_list(unnamed).replace(' and ', ' or ')}."
+            if unnamed
+            else "."
+        ),
+    )
+    table = ex.accuracy_vs_k(
+        train.data,
+        train.target,
+        test.data,
+        test.target,
+        ks=cfg.digits_ks,
+        repeats=cfg.digits_repeats,
+        seed=cfg.seed,
+        on_fit=tick,
+    )
+    section.figure(
+        "accuracy-vs-k",
+        plots.plot_accuracy_vs_k(table, title="Digits: test accuracy against k"),
+        f"Majority-vote accuracy on the test images against k (±1 std over {cfg.digits_repeats} seeds), "
+        "with NMI and ARI of the test clusters; the error rate reads on the right.",
+    )
     section.text(_accuracy_sentence(table, "Digits"))
-    section.table(_score_display(table), "Digits: test scores against k, mean ± std over seeds.", key="accuracy_vs_k", values=table)
-    runs = ex.compare_inits(train.data, 10, train.target, test.data, test.target,
-                            seeds=cfg.digits_init_seeds, on_fit=tick)
+    section.table(
+        _score_display(table),
+        "Digits: test scores against k, mean ± std over seeds.",
+        key="accuracy_vs_k",
+        values=table,
+    )
+    runs = ex.compare_inits(
+        train.data, 10, train.target, test.data, test.target, seeds=cfg.digits_init_seeds, on_fit=tick
+    )
     _init_blocks(section, runs, "Digits, k=10")
     section.result("accuracy_k10", clf.score(test.data, test.target))
 
@@ -590,11 +654,15 @@ def _coverage_sentence(shared: list, unnamed: list) -> str:
         return "Here every digit has a cluster of its own."
     parts = []
     if shared:
-        parts.append(f"{'digit' if len(shared) == 1 else 'digits'} {_and_list(shared)} "
-                     f"{'gets' if len(shared) == 1 else 'get'} two or more clusters")
+        parts.append(
+            f"{'digit' if len(shared) == 1 else 'digits'} {_and_list(shared)} "
+            f"{'gets' if len(shared) == 1 else 'get'} two or more clusters"
+        )
     if unnamed:
-        parts.append(f"{'digit' if len(unnamed) == 1 else 'digits'} {_and_list(unnamed)} "
-                     + ("none" if shared else f"{'gets' if len(unnamed) == 1 else 'get'} none"))
+        parts.append(
+            f"{'digit' if len(unnamed) == 1 else 'digits'} {_and_list(unnamed)} "
+            + ("none" if shared else f"{'gets' if len(unnamed) == 1 else 'get'} none")
+        )
     text = " and ".join(parts)
     return text[0].upper() + text[1:] + ": k-means does not know there are ten classes."
 
@@ -644,18 +712,35 @@ def _elbow_display(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _init_blocks(section: Section, runs: pd.DataFrame, what: str) -> None:
-    summary = ex.summarize_runs(runs, "init", [c for c in ("iterations", "sse", "mse", "mean_dist", "accuracy", "train_accuracy") if c in runs.columns])
-    section.figure("inits", plots.plot_init_comparison(runs, title=f"{what}: initialisations compared"),
-                   "Each dot one seed: final J_clust (mean distance to the centre), iterations to converge and test accuracy.")
-    section.text(f"{what}, means over seeds: " + "; ".join(
-        f"{init}: {row['iterations_mean']:.1f} iterations, J_clust {row['mean_dist_mean']:.3f}"
-        + (f", accuracy {row['accuracy_mean']:.3f}" if "accuracy_mean" in row else "")
-        for init, row in summary.iterrows()) + ".")
+    summary = ex.summarize_runs(
+        runs,
+        "init",
+        [c for c in ("iterations", "sse", "mse", "mean_dist", "accuracy", "train_accuracy") if c in runs.columns],
+    )
+    section.figure(
+        "inits",
+        plots.plot_init_comparison(runs, title=f"{what}: initialisations compared"),
+        "Each dot one seed: final J_clust (mean distance to the centre), iterations to converge and test accuracy.",
+    )
+    section.text(
+        f"{what}, means over seeds: "
+        + "; ".join(
+            f"{init}: {row['iterations_mean']:.1f} iterations, J_clust {row['mean_dist_mean']:.3f}"
+            + (f", accuracy {row['accuracy_mean']:.3f}" if "accuracy_mean" in row else "")
+            for init, row in summary.iterrows()
+        )
+        + "."
+    )
     shown = format_mean_std(summary).rename(columns=_INIT_HEADERS)
     shown["seeds"] = summary["runs"]
-    section.table(shown, f"{what}: mean ± std over seeds for each initialisation "
-                  "(gaussian: normal with the data's per-feature mean and std; random: k distinct data points; "
-                  "k-means++: greedy k-means++).", key="init_summary", values=summary)
+    section.table(
+        shown,
+        f"{what}: mean ± std over seeds for each initialisation "
+        "(gaussian: normal with the data's per-feature mean and std; random: k distinct data points; "
+        "k-means++: greedy k-means++).",
+        key="init_summary",
+        values=summary,
+    )
     section.result("init_runs", _records(runs))
 
 
@@ -677,29 +762,51 @@ def _mnist(section: Section, cfg: DemoConfig, tick: _Ticker, split: tuple) -> No
         clf = ex.ClusterClassifier(model, prefit=True).fit(train.data, train.target)
         accuracy = clf.score(test.data, test.target)
         histories[f"k={k}"] = model.loss_history_
-        section.figure(f"centroids-k{k}", plots.plot_centroids(
-            model.cluster_centers_, labels=clf.cluster_labels_, purity=clf.cluster_purity_,
-            sizes=np.bincount(model.labels_, minlength=k), sort_by_label=True,
-            title=f"MNIST, k={k}: the centres (test accuracy {accuracy:.3f})"),
+        section.figure(
+            f"centroids-k{k}",
+            plots.plot_centroids(
+                model.cluster_centers_,
+                labels=clf.cluster_labels_,
+                purity=clf.cluster_purity_,
+                sizes=np.bincount(model.labels_, minlength=k),
+                sort_by_label=True,
+                title=f"MNIST, k={k}: the centres (test accuracy {accuracy:.3f})",
+            ),
             f"The {k} centres as 28×28 images, titled with their majority digit, its share of the cluster "
-            f"and the cluster's size (one fit, seed {cfg.seed}).")
+            f"and the cluster's size (one fit, seed {cfg.seed}).",
+        )
         section.result(f"accuracy_k{k}", accuracy)
         single[k] = accuracy
-    section.figure("loss", plots.plot_learning_curves(histories, title="MNIST: J at each iteration"),
-                   "The learning curves of the fits above.")
-    runs = ex.compare_inits(train.data, cfg.mnist_init_k, train.target, test.data, test.target,
-                            seeds=cfg.mnist_init_seeds, on_fit=tick)
+    section.figure(
+        "loss",
+        plots.plot_learning_curves(histories, title="MNIST: J at each iteration"),
+        "The learning curves of the fits above.",
+    )
+    runs = ex.compare_inits(
+        train.data, cfg.mnist_init_k, train.target, test.data, test.target, seeds=cfg.mnist_init_seeds, on_fit=tick
+    )
     section.text(
         f"The MNIST notebook compared initialisations once each (k = 20: Gaussian init 24 "
         "iterations, accuracy 0.56, J_clust 5.86; data-point init 19 iterations, 0.72, 5.83). Here each "
         f"initialisation runs with {cfg.mnist_init_seeds} seeds; the table gives means and spread."
     )
     _init_blocks(section, runs, f"MNIST, k={cfg.mnist_init_k}")
-    table = ex.accuracy_vs_k(train.data, train.target, test.data, test.target, ks=cfg.mnist_ks,
-                             repeats=cfg.mnist_repeats, seed=cfg.seed, on_fit=tick)
-    section.figure("accuracy-vs-k", plots.plot_accuracy_vs_k(table, title="MNIST: test accuracy against k"),
-                   f"Majority-vote accuracy on the test images against k (±1 std over {cfg.mnist_repeats} seeds), "
-                   "with NMI and ARI of the test clusters; the error rate reads on the right.")
+    table = ex.accuracy_vs_k(
+        train.data,
+        train.target,
+        test.data,
+        test.target,
+        ks=cfg.mnist_ks,
+        repeats=cfg.mnist_repeats,
+        seed=cfg.seed,
+        on_fit=tick,
+    )
+    section.figure(
+        "accuracy-vs-k",
+        plots.plot_accuracy_vs_k(table, title="MNIST: test accuracy against k"),
+        f"Majority-vote accuracy on the test images against k (±1 std over {cfg.mnist_repeats} seeds), "
+        "with NMI and ARI of the test clusters; the error rate reads on the right.",
+    )
     section.text(_accuracy_sentence(table, "MNIST"))
     both = [k for k in single if k in table.index]
     if both:
@@ -712,11 +819,12 @@ def _mnist(section: Section, cfg: DemoConfig, tick: _Ticker, split: tuple) -> No
             + ", ".join(f"{table.loc[k, 'accuracy_mean']:.3f} ± {table.loc[k, 'accuracy_std']:.3f}" for k in both)
             + "."
         )
-    section.table(_score_display(table), "MNIST: test scores against k, mean ± std over seeds.", key="accuracy_vs_k", values=table)
+    section.table(
+        _score_display(table), "MNIST: test scores against k, mean ± std over seeds.", key="accuracy_vs_k", values=table
+    )
 
 
 def _mnist_missing(section: Section, error: DatasetNotFoundError) -> None:
-    from .datasets import FETCH_COMMAND
 
     section.text(
         "MNIST is not available on this machine, so its part of the report (centroid grids for "
@@ -739,11 +847,17 @@ def _demo_steps(cfg: DemoConfig, data_home: Any) -> list[_Step]:
         split = ex.mnist_split(cfg.mnist_train, seed=cfg.seed, data_home=data_home)
     except DatasetNotFoundError as error:
         missing = functools.partial(_mnist_missing, error=error)  # `error` is unbound after except
-        steps.append(_Step("mnist", "MNIST (not available)", "MNIST: not here", 0,
-                           lambda s, c, t: missing(s)))
+        steps.append(_Step("mnist", "MNIST (not available)", "MNIST: not here", 0, lambda s, c, t: missing(s)))
     else:
-        steps.append(_Step("mnist", "MNIST: centres, initialisations, accuracy against k", "MNIST",
-                           _mnist_fits(cfg), lambda s, c, t: _mnist(s, c, t, split)))
+        steps.append(
+            _Step(
+                "mnist",
+                "MNIST: centres, initialisations, accuracy against k",
+                "MNIST",
+                _mnist_fits(cfg),
+                lambda s, c, t: _mnist(s, c, t, split),
+            )
+        )
     return steps
 
 
@@ -765,9 +879,14 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[tuple[Callable[[str], N
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("fits"), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=not enabled,
+        SpinnerColumn(),
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fits"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
     )
     with progress:
         task = progress.add_task("starting", total=total)
@@ -813,8 +932,6 @@ def run_demo(
     pathlib.Path
         The path of ``index.html``.
     """
-    from . import __version__
-    from .io import prepare_out_dir
 
     prepare_out_dir(out, create=False)
     cfg = config or DemoConfig()
@@ -827,8 +944,7 @@ def run_demo(
             "rule: total squared centre shift ≤ 1e-4 × the mean feature variance). Loss J is the mean "
             "squared distance of the points to their centres; J_clust is the mean (unsquared) distance. "
             "Standard deviations are over seeds.",
-            "Regenerate with `make demo` or `kmeanslab demo --out DIR`; every number is also in "
-            "`results.json`.",
+            "Regenerate with `make demo` or `kmeanslab demo --out DIR`; every number is also in `results.json`.",
         ],
     )
     steps = _demo_steps(cfg, data_home)
@@ -899,7 +1015,6 @@ def data_report(
     -------
     Report
     """
-    from .datasets import train_val_split
 
     X = check_data(X, "X")
     n, d = X.shape
@@ -913,8 +1028,10 @@ def data_report(
     table = ex.elbow(train, held, ks=ks, runs=runs, init=init, seed=seed, on_fit=on_fit)
     knee = table.attrs["knee"]
     chosen = check_int(k, "k", min_value=1) if k is not None else (knee or min([kk for kk in ks if kk > 1], default=1))
-    section.text(f"{runs} fits per k on {train.shape[0]} training rows; validation loss on the other {held.shape[0]}, "
-                 f"assigned to the trained centres. Knee (kneed): {knee if knee is not None else 'none found'}.")
+    section.text(
+        f"{runs} fits per k on {train.shape[0]} training rows; validation loss on the other {held.shape[0]}, "
+        f"assigned to the trained centres. Knee (kneed): {knee if knee is not None else 'none found'}."
+    )
     section.figure("elbow", plots.plot_elbow(table, title=f"{source}: elbow"), "Loss against k, ±1 std over runs.")
     section.table(_elbow_display(table), "Mean squared distance, mean ± std over runs.", key="table", values=table)
     section.result("knee", knee)
@@ -936,14 +1053,27 @@ def data_report(
 def _cluster_blocks(section: Section, X: np.ndarray, names: list[str], model, source: str) -> None:
     k = model.n_clusters
     sizes = np.bincount(model.labels_, minlength=k)
-    section.text(f"k = {k}: {model.n_iter_} iterations, inertia {model.inertia_:.6g}, "
-                 f"J = {model.inertia_ / X.shape[0]:.6g}.")
+    section.text(
+        f"k = {k}: {model.n_iter_} iterations, inertia {model.inertia_:.6g}, J = {model.inertia_ / X.shape[0]:.6g}."
+    )
     if X.shape[1] >= 2:
-        section.figure("scatter", plots.plot_clusters(X, model.labels_, model.cluster_centers_, pca=X.shape[1] > 2,
-                                                      feature_names=names[:2], title=f"{source}, k={k}"),
-                       "The rows coloured by cluster" + (", projected on two principal components." if X.shape[1] > 2 else "."))
-    section.figure("loss", plots.plot_learning_curves({f"k={k}": model.loss_history_}, title=f"{source}, k={k}: J at each iteration"),
-                   "The loss at each iteration.")
+        section.figure(
+            "scatter",
+            plots.plot_clusters(
+                X,
+                model.labels_,
+                model.cluster_centers_,
+                pca=X.shape[1] > 2,
+                feature_names=names[:2],
+                title=f"{source}, k={k}",
+            ),
+            "The rows coloured by cluster" + (", projected on two principal components." if X.shape[1] > 2 else "."),
+        )
+    section.figure(
+        "loss",
+        plots.plot_learning_curves({f"k={k}": model.loss_history_}, title=f"{source}, k={k}: J at each iteration"),
+        "The loss at each iteration.",
+    )
     if X.shape[1] <= 20:
         centres = pd.DataFrame(model.cluster_centers_, columns=names[: X.shape[1]]).assign(size=sizes)
         centres.index.name = "cluster"
@@ -965,15 +1095,25 @@ def _image_blocks(section: Section, X: np.ndarray, images: Any, model, y: Any) -
         clf = ex.ClusterClassifier(model, prefit=True).fit(X, y)
         labels, purity = clf.cluster_labels_, clf.cluster_purity_
     centres = model.cluster_centers_ if images is None else _mean_images(pictures, model)
-    section.figure("centroids", plots.plot_centroids(centres, labels=labels, purity=purity,
-                                                     sizes=np.bincount(model.labels_, minlength=model.n_clusters)),
-                   "The centres as images, cluster 0 first"
-                   + (", titled with the majority label, its share of the cluster and the cluster's size."
-                      if labels is not None else ", titled with the cluster's size."))
+    section.figure(
+        "centroids",
+        plots.plot_centroids(
+            centres, labels=labels, purity=purity, sizes=np.bincount(model.labels_, minlength=model.n_clusters)
+        ),
+        "The centres as images, cluster 0 first"
+        + (
+            ", titled with the majority label, its share of the cluster and the cluster's size."
+            if labels is not None
+            else ", titled with the cluster's size."
+        ),
+    )
     reps = ex.representative_indices(X, model.labels_, model.cluster_centers_, n=6)
     names = [f"cluster {c}" + ("" if labels is None else f"\n→ {labels[c]}") for c in range(model.n_clusters)]
-    section.figure("representatives", plots.plot_representatives(pictures, reps, row_labels=names),
-                   "The rows nearest each centre, one row per cluster.")
+    section.figure(
+        "representatives",
+        plots.plot_representatives(pictures, reps, row_labels=names),
+        "The rows nearest each centre, one row per cluster.",
+    )
 
 
 def _mean_images(images: np.ndarray, model) -> np.ndarray:
@@ -989,9 +1129,14 @@ def _label_blocks(section: Section, X: np.ndarray, y: np.ndarray, model) -> None
     clf = ex.ClusterClassifier(model, prefit=True).fit(X, y)
     scores = {"accuracy": clf.score(X, y), **ex.clustering_scores(y, model.labels_)}
     names = {"accuracy": "accuracy", "ari": "ARI", "nmi": "NMI", "purity": "purity"}
-    section.text("Against the labels, on the rows clustered: "
-                 + ", ".join(f"{names[k]} {v:.3f}" for k, v in scores.items())
-                 + " (accuracy: each cluster predicts its majority label).")
-    section.figure("confusion", plots.plot_confusion_matrix(clf.confusion_matrix(X, y)),
-                   "True label against the majority label of the cluster.")
+    section.text(
+        "Against the labels, on the rows clustered: "
+        + ", ".join(f"{names[k]} {v:.3f}" for k, v in scores.items())
+        + " (accuracy: each cluster predicts its majority label)."
+    )
+    section.figure(
+        "confusion",
+        plots.plot_confusion_matrix(clf.confusion_matrix(X, y)),
+        "True label against the majority label of the cluster.",
+    )
     section.result("scores", scores)

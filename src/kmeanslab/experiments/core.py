@@ -30,9 +30,10 @@ from sklearn.metrics import adjusted_rand_score, confusion_matrix, normalized_mu
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import DatasetNotFoundError, InputError
-from .estimator import KMeans
-from .validation import check_choice, check_data, check_int, check_n_clusters
+from ..cluster import INIT_METHODS, KMeans
+from ..datasets import load_mnist
+from ..errors import DatasetNotFoundError, InputError
+from ..validation import check_choice, check_data, check_int, check_n_clusters
 
 __all__ = [
     "INITS",
@@ -108,9 +109,7 @@ def _make_kmeans(k: int, init: Any, seed: int, params: Mapping[str, Any]) -> KMe
     except TypeError:
         valid = sorted(KMeans().get_params())
         unknown = sorted(set(options) - set(valid))
-        raise InputError(
-            f"kmeans_params has unknown name(s) {unknown}; expected KMeans parameters {valid}"
-        ) from None
+        raise InputError(f"kmeans_params has unknown name(s) {unknown}; expected KMeans parameters {valid}") from None
 
 
 def _fit(model: KMeans, X: np.ndarray, on_fit: OnFit) -> KMeans:
@@ -154,10 +153,7 @@ def summarize_runs(runs: pd.DataFrame, by: str | Sequence[str], columns: Sequenc
     if missing:
         raise InputError(f"by={by!r}: no column(s) {missing} in the runs; they have {list(runs.columns)}")
     if columns is None:
-        columns = [
-            c for c in runs.columns
-            if c not in keys and c != "seed" and pd.api.types.is_numeric_dtype(runs[c])
-        ]
+        columns = [c for c in runs.columns if c not in keys and c != "seed" and pd.api.types.is_numeric_dtype(runs[c])]
     grouped = runs.groupby(keys, sort=False)[list(columns)]
     mean = grouped.mean().add_suffix("_mean")
     std = grouped.std(ddof=0).add_suffix("_std")
@@ -320,7 +316,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         self.kmeans = kmeans
         self.prefit = prefit
 
-    def fit(self, X: Any, y: Any) -> "ClusterClassifier":
+    def fit(self, X: Any, y: Any) -> ClusterClassifier:
         """Fit the clustering on X (unless prefit) and label each cluster by majority vote.
 
         Parameters
@@ -540,7 +536,6 @@ def compare_inits(
     """
     X = check_data(X, "X")
     k = check_n_clusters(n_clusters, X.shape[0])
-    from .initialization import INIT_METHODS
 
     inits = [check_choice(i, "inits", INIT_METHODS) for i in inits]
     if not inits:
@@ -639,8 +634,7 @@ def representative_indices(X: Any, labels: Any, centers: Any, n: int = 5) -> np.
     n = check_int(n, "n", min_value=1)
     if labels.size and (labels.min() < 0 or labels.max() >= centers.shape[0]):
         raise InputError(
-            f"labels range from {labels.min()} to {labels.max()}; expected cluster indices "
-            f"0 .. {centers.shape[0] - 1}"
+            f"labels range from {labels.min()} to {labels.max()}; expected cluster indices 0 .. {centers.shape[0] - 1}"
         )
     sq_dist = np.einsum("ij,ij->i", X - centers[labels], X - centers[labels])
     out = np.full((centers.shape[0], n), -1, dtype=np.int64)
@@ -682,9 +676,7 @@ def balanced_indices(y: Any, per_class: int, seed: Any = None) -> np.ndarray:
     return np.sort(np.concatenate(chosen))
 
 
-def mnist_split(
-    n_train: int = 1000, n_test: int | None = None, seed: Any = 0, data_home: Any = None
-):
+def mnist_split(n_train: int = 1000, n_test: int | None = None, seed: Any = 0, data_home: Any = None):
     """The MNIST notebooks' set-up: ``n_train`` balanced training images and a test set.
 
     With the training split present, the training images are drawn from it (``n_train / 10``
@@ -713,7 +705,6 @@ def mnist_split(
     DatasetNotFoundError
         Neither split is there; the message says how to fetch it.
     """
-    from .datasets import load_mnist
 
     n_train = check_int(n_train, "n_train", min_value=10)
     if n_train % 10:
@@ -752,9 +743,7 @@ def mnist_split(
             f"{rest.size} test images"
         )
     if test is None:
-        raise DatasetNotFoundError(
-            "MNIST test split not found; fetch it with: kmeanslab data fetch mnist"
-        )
+        raise DatasetNotFoundError("MNIST test split not found; fetch it with: kmeanslab data fetch mnist")
     available = test.data.shape[0]
     if n_test is not None and n_test < available:
         keep = np.sort(np.random.default_rng(seed).choice(available, size=n_test, replace=False))

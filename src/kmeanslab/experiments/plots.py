@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .errors import InputError
-from .validation import check_data, check_int
+from ..errors import InputError
+from ..io import atomic_write
+from ..validation import check_data, check_int
 
 __all__ = [
     "plot_clusters",
@@ -75,8 +76,17 @@ def _centre_handle():
     """A legend entry for the centres that does not take one cluster's colour."""
     from matplotlib.lines import Line2D
 
-    return Line2D([], [], marker="X", linestyle="none", markersize=11, markerfacecolor="white",
-                  markeredgecolor="black", markeredgewidth=1.2, label="centres")
+    return Line2D(
+        [],
+        [],
+        marker="X",
+        linestyle="none",
+        markersize=11,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        markeredgewidth=1.2,
+        label="centres",
+    )
 
 
 def infer_image_shape(n_features: int, image_shape: Sequence[int] | None = None) -> tuple[int, int]:
@@ -103,9 +113,7 @@ def infer_image_shape(n_features: int, image_shape: Sequence[int] | None = None)
         return shape
     side = math.isqrt(n_features)
     if side * side != n_features:
-        raise InputError(
-            f"{n_features} features do not make a square image; pass image_shape=(height, width)"
-        )
+        raise InputError(f"{n_features} features do not make a square image; pass image_shape=(height, width)")
     return side, side
 
 
@@ -138,7 +146,6 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
     -------
     pathlib.Path
     """
-    from .io import atomic_write
 
     data = figure_to_png(fig, dpi)
     with atomic_write(path, "wb") as handle:
@@ -184,11 +191,22 @@ def _draw_clusters(ax, X, labels, centers, pca, feature_names, legend=True) -> N
     for c in range(k):
         members = labels == c
         if members.any():
-            ax.scatter(points[members, 0], points[members, 1], s=12, alpha=0.6, color=colors[c],
-                       label=f"cluster {c} ({members.sum()})")
+            ax.scatter(
+                points[members, 0],
+                points[members, 1],
+                s=12,
+                alpha=0.6,
+                color=colors[c],
+                label=f"cluster {c} ({members.sum()})",
+            )
     if centre_points is not None:
-        ax.scatter(centre_points[:, 0], centre_points[:, 1], color=colors[: centre_points.shape[0]],
-                   label="_centres", **_CENTRE_STYLE)
+        ax.scatter(
+            centre_points[:, 0],
+            centre_points[:, 1],
+            color=colors[: centre_points.shape[0]],
+            label="_centres",
+            **_CENTRE_STYLE,
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if legend:
@@ -268,7 +286,7 @@ def plot_cluster_grid(
     for ax, (k, model) in zip(axes, models.items()):
         _draw_clusters(ax, X, model.labels_, model.cluster_centers_, pca, feature_names, legend=False)
         ax.set_title(f"k={k}, J={model.inertia_ / len(model.labels_):.4g}")
-    for ax in axes[len(models):]:
+    for ax in axes[len(models) :]:
         ax.set_axis_off()
     from matplotlib.lines import Line2D
 
@@ -395,7 +413,9 @@ def plot_representatives(
     images = _as_images(X, image_shape, "X")
     indices = np.asarray(indices)
     if indices.ndim != 2 or indices.dtype.kind not in "iu":
-        raise InputError(f"indices has shape {indices.shape} and dtype {indices.dtype}; expected integers (n_clusters, n)")
+        raise InputError(
+            f"indices has shape {indices.shape} and dtype {indices.dtype}; expected integers (n_clusters, n)"
+        )
     if indices.size and indices.max() >= images.shape[0]:
         raise InputError(f"indices reach {indices.max()}; X has {images.shape[0]} rows")
     k, n = indices.shape
@@ -456,8 +476,14 @@ def plot_learning_curves(
         losses = np.asarray(losses, dtype=float)
         if losses.ndim != 1 or losses.size == 0:
             raise InputError(f"histories[{name!r}] has shape {losses.shape}; expected a non-empty 1-D sequence")
-        ax.plot(np.arange(1, losses.size + 1), losses, marker="o", markersize=3.5, color=color,
-                label=f"{name} ({losses.size} iterations)")
+        ax.plot(
+            np.arange(1, losses.size + 1),
+            losses,
+            marker="o",
+            markersize=3.5,
+            color=color,
+            label=f"{name} ({losses.size} iterations)",
+        )
     ax.set_xlabel("iteration")
     ax.set_ylabel(ylabel)
     if log_y:
@@ -515,8 +541,15 @@ def plot_elbow(
     band = f", ±1 std over {runs} runs" if runs else ", ±1 std"
     _band(ax, ks, table["train_mean"], table["train_std"], "tab:blue", "training" + band)
     if "val_mean" in table.columns:
-        _band(ax, ks, table["val_mean"], table["val_std"], "tab:orange",
-              "validation (assigned to the trained centres)", marker="s")
+        _band(
+            ax,
+            ks,
+            table["val_mean"],
+            table["val_std"],
+            "tab:orange",
+            "validation (assigned to the trained centres)",
+            marker="s",
+        )
     if knee is not None:
         ax.axvline(knee, color="tab:red", linestyle="--", linewidth=1.2, label=f"knee: k={knee}")
     ax.set_xlabel("k (number of clusters)")
@@ -544,19 +577,28 @@ def _broken_line(ax, ks, values, stretches, *, std=None, label, color, linestyle
     so that nothing suggests values were measured in the gap."""
     values = np.asarray(values, dtype=float)
     for i, part in enumerate(stretches):
-        ax.plot(ks[part], values[part], linestyle=linestyle, marker=marker, markersize=4, color=color,
-                label=label if i == 0 else None)
+        ax.plot(
+            ks[part],
+            values[part],
+            linestyle=linestyle,
+            marker=marker,
+            markersize=4,
+            color=color,
+            label=label if i == 0 else None,
+        )
         if std is not None:
             spread = np.asarray(std, dtype=float)[part]
-            ax.fill_between(ks[part], values[part] - spread, values[part] + spread, color=color, alpha=0.2,
-                            linewidth=0)
+            ax.fill_between(ks[part], values[part] - spread, values[part] + spread, color=color, alpha=0.2, linewidth=0)
     for before, after in zip(stretches[:-1], stretches[1:]):
         last, first = before.stop - 1, after.start
-        ax.plot([ks[last], ks[first]], [values[last], values[first]], linestyle=":", linewidth=1.0,
-                color=color, alpha=0.7)
+        ax.plot(
+            [ks[last], ks[first]], [values[last], values[first]], linestyle=":", linewidth=1.0, color=color, alpha=0.7
+        )
 
 
-def plot_accuracy_vs_k(table: pd.DataFrame, *, title: str | None = None, extra: Sequence[str] = ("nmi", "ari")) -> Figure:
+def plot_accuracy_vs_k(
+    table: pd.DataFrame, *, title: str | None = None, extra: Sequence[str] = ("nmi", "ari")
+) -> Figure:
     """Majority-vote accuracy against k (±1 std), with the error rate on the right-hand axis.
 
     Where the ks jump (5..24, then 100) the lines are joined by a dotted line: nothing was
@@ -580,13 +622,28 @@ def plot_accuracy_vs_k(table: pd.DataFrame, *, title: str | None = None, extra: 
     fig = _new_figure(6.8, 4.8)
     ax = fig.add_subplot()
     runs = int(table["runs"].iloc[0]) if "runs" in table.columns else None
-    _broken_line(ax, ks, table["accuracy_mean"], stretches, std=table["accuracy_std"], color="tab:blue",
-                 label="accuracy" + (f", ±1 std over {runs} runs" if runs else ""))
+    _broken_line(
+        ax,
+        ks,
+        table["accuracy_mean"],
+        stretches,
+        std=table["accuracy_std"],
+        color="tab:blue",
+        label="accuracy" + (f", ±1 std over {runs} runs" if runs else ""),
+    )
     colors = ["tab:green", "tab:purple", "tab:brown"]
     for color, name in zip(colors, extra):
         if f"{name}_mean" in table.columns:
-            _broken_line(ax, ks, table[f"{name}_mean"], stretches, color=color, linestyle="--", marker=".",
-                         label=_METRIC_NAMES.get(name, name))
+            _broken_line(
+                ax,
+                ks,
+                table[f"{name}_mean"],
+                stretches,
+                color=color,
+                linestyle="--",
+                marker=".",
+                label=_METRIC_NAMES.get(name, name),
+            )
     if ks.max() / max(ks.min(), 1) > 8:
         # k = 5..24 and 100: a log axis keeps the small ks apart and still reaches 100.
         ax.set_xscale("log")
@@ -643,8 +700,7 @@ def plot_init_comparison(
         ax.boxplot(groups, widths=0.5, showfliers=False)
         ax.set_xticks(range(1, len(inits) + 1), inits)
         for i, (values, color) in enumerate(zip(groups, colors), start=1):
-            ax.scatter(i + jitter.uniform(-0.12, 0.12, values.size), values, s=14, color=color,
-                       alpha=0.8, zorder=3)
+            ax.scatter(i + jitter.uniform(-0.12, 0.12, values.size), values, s=14, color=color, alpha=0.8, zorder=3)
         ax.set_ylabel(_METRIC_NAMES.get(metric, metric))
         ax.set_xlabel("initialisation")
         ax.grid(axis="y", alpha=0.3)
@@ -675,8 +731,7 @@ def plot_confusion_matrix(matrix: pd.DataFrame, *, title: str | None = None) -> 
     fig = _new_figure(max(4.0, 0.5 * n + 2.0), max(3.6, 0.5 * n + 1.6))
     ax = fig.add_subplot()
     labels = list(matrix.columns) if isinstance(matrix, pd.DataFrame) else None
-    ConfusionMatrixDisplay(values, display_labels=labels).plot(ax=ax, cmap="Blues", colorbar=False,
-                                                               values_format="d")
+    ConfusionMatrixDisplay(values, display_labels=labels).plot(ax=ax, cmap="Blues", colorbar=False, values_format="d")
     ax.set_xlabel("predicted label (majority vote of the cluster)")
     ax.set_ylabel("true label")
     accuracy = np.trace(values) / max(values.sum(), 1)

@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError
+from ..cluster import KMeans
+from ..errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError
+from ..io import decode_text
 
 __all__ = [
     "MODEL_DISTRIBUTION",
@@ -204,9 +206,7 @@ def _load_model(path: str) -> _Model:
         weights[name] = np.ascontiguousarray(value.T) if is_linear else value
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     if "embeddings.word_embeddings.weight" not in weights or cls_id is None or sep_id is None:
-        raise DataFileError(
-            f"{path!r} does not hold a BERT model with [CLS]/[SEP] tokens; expected all-MiniLM-L6-v2"
-        )
+        raise DataFileError(f"{path!r} does not hold a BERT model with [CLS]/[SEP] tokens; expected all-MiniLM-L6-v2")
     return _Model(
         tokenizer=tokenizer,
         weights=weights,
@@ -229,9 +229,7 @@ def _model(model_dir: str | os.PathLike | None) -> _Model:
 # --------------------------------------------------------------------------- tokens
 
 
-def embed_tokens(
-    text: str, *, model_dir: str | os.PathLike | None = None
-) -> tuple[list[str], np.ndarray]:
+def embed_tokens(text: str, *, model_dir: str | os.PathLike | None = None) -> tuple[list[str], np.ndarray]:
     """The WordPiece tokens of ``text`` and their static input embeddings.
 
     Each token's vector is its row of the model's word-embedding matrix: a look-up, no network,
@@ -309,8 +307,10 @@ def _encoder_layer(x: np.ndarray, bias: np.ndarray, model: _Model, i: int) -> np
     context = (_softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
     attended = context @ w[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
     x = _layer_norm(
-        x + attended, w[p + "attention.output.LayerNorm.weight"],
-        w[p + "attention.output.LayerNorm.bias"], model.eps,
+        x + attended,
+        w[p + "attention.output.LayerNorm.weight"],
+        w[p + "attention.output.LayerNorm.bias"],
+        model.eps,
     )
     hidden = _gelu(x @ w[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
     out = hidden @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
@@ -378,9 +378,7 @@ def embed_sentences(
         ``tokenizers`` or ``safetensors`` is not installed (``pip install 'kmeanslab[text]'``).
     """
     if isinstance(texts, str):
-        raise InputError(
-            f"texts is a str ({texts[:40]!r}); expected a list of strings (wrap one sentence in a list)"
-        )
+        raise InputError(f"texts is a str ({texts[:40]!r}); expected a list of strings (wrap one sentence in a list)")
     texts = list(texts)
     if not texts:
         raise InputError("texts is empty; expected at least one string")
@@ -474,7 +472,6 @@ def read_text_file(path: str | os.PathLike) -> str:
     raw = path.read_bytes()
     if b"\0" in raw[:8192]:
         raise DataFileError(f"{path.name}: looks like a binary file; expected plain text")
-    from .io import decode_text
 
     text = decode_text(raw)
     if not text.strip():
@@ -495,9 +492,7 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return X / np.where(norms > 0, norms, 1).astype(X.dtype)
 
 
-def distinct_texts(
-    texts: Sequence[str], vectors: np.ndarray
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+def distinct_texts(texts: Sequence[str], vectors: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Each distinct text once, with its vector and how often it occurs.
 
     A token's static embedding is the same wherever it occurs, so its repeats add no point:
@@ -513,9 +508,7 @@ def distinct_texts(
     counts : ndarray of int, shape (len(texts),)
     """
     if len(texts) != len(vectors):
-        raise InputError(
-            f"texts has {len(texts)} entries but vectors has {len(vectors)} rows; expected one per text"
-        )
+        raise InputError(f"texts has {len(texts)} entries but vectors has {len(vectors)} rows; expected one per text")
     first: dict[str, int] = {}
     counts: dict[str, int] = {}
     for i, text in enumerate(texts):
@@ -562,7 +555,6 @@ def cluster_embeddings(
     InputError
         ``n_clusters`` exceeds the number of distinct vectors.
     """
-    from .estimator import KMeans
 
     X = np.asarray(vectors)
     X = l2_normalize(X) if normalize else X
@@ -570,8 +562,7 @@ def cluster_embeddings(
         n_distinct = len(np.unique(X, axis=0))
         if n_clusters > n_distinct:
             raise InputError(
-                f"n_clusters={n_clusters} is more than the {n_distinct} distinct points; "
-                f"expected at most {n_distinct}"
+                f"n_clusters={n_clusters} is more than the {n_distinct} distinct points; expected at most {n_distinct}"
             )
     model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
     with _serial_if_small(X):
@@ -671,9 +662,14 @@ def _label_colour(c: int):
 # gap, and the text's alignment there. Right of the point first, as one reads; then the same
 # directions farther out, where a thin line ties the label to its point.
 _NEAR_SPOTS = (
-    (1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
-    (0, -1, "center", "top"), (1, 1, "left", "bottom"), (1, -1, "left", "top"),
-    (-1, 1, "right", "bottom"), (-1, -1, "right", "top"),
+    (1, 0, "left", "center"),
+    (-1, 0, "right", "center"),
+    (0, 1, "center", "bottom"),
+    (0, -1, "center", "top"),
+    (1, 1, "left", "bottom"),
+    (1, -1, "left", "top"),
+    (-1, 1, "right", "bottom"),
+    (-1, -1, "right", "top"),
 )
 _LABEL_SPOTS = _NEAR_SPOTS + tuple((3 * dx, 3 * dy, ha, va) for dx, dy, ha, va in _NEAR_SPOTS)
 _MARKER_SIZE = 18  # scatter's s, in points²
@@ -682,13 +678,12 @@ _MAP_DPI = 110
 
 def _overlaps(box: np.ndarray, boxes: np.ndarray) -> bool:
     """Whether the box (x0, y0, x1, y1) overlaps any of the rows of ``boxes``."""
-    return bool(np.any(
-        (box[0] < boxes[:, 2]) & (box[2] > boxes[:, 0]) & (box[1] < boxes[:, 3]) & (box[3] > boxes[:, 1])
-    ))
+    return bool(
+        np.any((box[0] < boxes[:, 2]) & (box[2] > boxes[:, 0]) & (box[1] < boxes[:, 3]) & (box[3] > boxes[:, 1]))
+    )
 
 
-def _place_labels(fig, ax, coords: np.ndarray, texts: Sequence[str], clusters: Sequence[int],
-                  fontsize: float) -> int:
+def _place_labels(fig, ax, coords: np.ndarray, texts: Sequence[str], clusters: Sequence[int], fontsize: float) -> int:
     """Label the points, each where its text covers no other label, no point and no edge.
 
     The labels are placed in the given order; one that finds no free spot around its point is
@@ -731,10 +726,17 @@ def _place_labels(fig, ax, coords: np.ndarray, texts: Sequence[str], clusters: S
         colour = _label_colour(int(c))
         far = abs(dx) > 1 or abs(dy) > 1
         label = ax.annotate(
-            text, (x, y), xytext=((lx - px) / px_per_pt, (ly - py) / px_per_pt),
-            textcoords="offset points", ha=ha, va=va, color=colour, **style,
-            arrowprops=dict(arrowstyle="-", lw=0.5, color=colour, shrinkA=0,
-                            shrinkB=radius / px_per_pt) if far else None,
+            text,
+            (x, y),
+            xytext=((lx - px) / px_per_pt, (ly - py) / px_per_pt),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            color=colour,
+            **style,
+            arrowprops=dict(arrowstyle="-", lw=0.5, color=colour, shrinkA=0, shrinkB=radius / px_per_pt)
+            if far
+            else None,
         )
         label.set_in_layout(False)  # labels take no part in the layout: the axes stay put
         taken = np.vstack([taken, box + [-1.0, -1.0, 1.0, 1.0]])  # a pixel of air around it
@@ -805,24 +807,30 @@ def plot_text_map(
     ax = fig.add_subplot()
     for c in range(n_clusters):
         sel = kept_labels == c
-        ax.scatter(coords[sel, 0], coords[sel, 1], s=_MARKER_SIZE, color=_cluster_colour(c),
-                   label=f"cluster {c}", zorder=2)
+        ax.scatter(
+            coords[sel, 0], coords[sel, 1], s=_MARKER_SIZE, color=_cluster_colour(c), label=f"cluster {c}", zorder=2
+        )
     ax.margins(0.06)
     ax.set_xlabel("principal component 1")
     ax.set_ylabel("principal component 2")
     ax.set_title(title)
     if n_clusters:
         # Outside the axes, on the right, so that it covers neither points nor labels.
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0,
-                  ncols=2 if n_clusters > 20 else 1)
+        ax.legend(
+            loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0, ncols=2 if n_clusters > 20 else 1
+        )
     # A note under the axis label says how many points got a label. It is there (blank) before
     # the labels are placed, so that filling it in does not move the axes under them.
     note = fig.supxlabel(" ", fontsize=7, color="0.35")
     # Most frequent first; ties (and no counts) in the order of first occurrence.
     order = sorted(range(len(keep)), key=lambda j: -totals[texts[keep[j]]])[: max(max_labels, 0)]
     placed = _place_labels(
-        fig, ax, coords[order], [_shorten(texts[keep[j]], label_width) for j in order],
-        kept_labels[order], fontsize=7,
+        fig,
+        ax,
+        coords[order],
+        [_shorten(texts[keep[j]], label_width) for j in order],
+        kept_labels[order],
+        fontsize=7,
     )
     if placed == len(keep):
         note.set_text(f"all {len(keep)} points labelled")
@@ -830,6 +838,8 @@ def plot_text_map(
         why = "their labels would overlap others" + (
             f" or come after the first {max_labels}" if len(order) < len(keep) else ""
         )
-        note.set_text(f"{placed} of {len(keep)} points labelled: the rest are not, because {why} "
-                      f"(the cluster lists name them all)")
+        note.set_text(
+            f"{placed} of {len(keep)} points labelled: the rest are not, because {why} "
+            f"(the cluster lists name them all)"
+        )
     return fig

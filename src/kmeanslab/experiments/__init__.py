@@ -1,0 +1,44 @@
+"""The experiments around k-means that the course notebooks ran, as library functions.
+
+:mod:`~kmeanslab.experiments.core` holds the experiments (elbow, clusters as a classifier,
+initialisations compared), :mod:`~kmeanslab.experiments.plots` their figures and
+:mod:`~kmeanslab.experiments.report` the HTML report and the course demo.
+"""
+
+from .core import (
+    ACCURACY_KS,
+    INITS,
+    ClusterClassifier,
+    accuracy_vs_k,
+    balanced_indices,
+    clustering_scores,
+    compare_inits,
+    elbow,
+    find_knee,
+    fit_range,
+    learning_curve,
+    mnist_split,
+    purity_score,
+    representative_indices,
+    run_seeds,
+    summarize_runs,
+)
+
+__all__ = [
+    "ACCURACY_KS",
+    "INITS",
+    "ClusterClassifier",
+    "accuracy_vs_k",
+    "balanced_indices",
+    "clustering_scores",
+    "compare_inits",
+    "elbow",
+    "find_knee",
+    "fit_range",
+    "learning_curve",
+    "mnist_split",
+    "purity_score",
+    "representative_indices",
+    "run_seeds",
+    "summarize_runs",
+]
