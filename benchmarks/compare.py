@@ -251,7 +251,7 @@ def _fitter(estimator, X, start, algorithm, max_iter, tol):
 
 
 def _ours(X, start, algorithm, max_iter, tol):
-    from kmeanslab.estimator import KMeans
+    from kmeanslab.cluster import KMeans
 
     return _fitter(KMeans, X, start, algorithm, max_iter, tol)
 
@@ -291,8 +291,8 @@ def _start(X: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 def _warm_up(X: np.ndarray) -> None:
     """Compile (or load) every kernel the timed runs use, so no timing includes it."""
-    from kmeanslab.engine import lloyd, row_sq_norms
-    from kmeanslab.initialization import kmeans_plusplus
+    from kmeanslab._core import row_sq_norms
+    from kmeanslab.cluster import kmeans_plusplus, lloyd
 
     small = np.ascontiguousarray(X[:4096])
     x_sq = row_sq_norms(small)
@@ -403,8 +403,8 @@ def seeding_rows(X: np.ndarray, ks, repeats: int, seed: int = 0, log=None) -> li
     """Greedy k-means++ seeding (2 + ln k trials): ours against ``sklearn.cluster.kmeans_plusplus``."""
     from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus
 
-    from kmeanslab.engine import row_sq_norms
-    from kmeanslab.initialization import kmeans_plusplus
+    from kmeanslab._core import row_sq_norms
+    from kmeanslab.cluster import kmeans_plusplus
 
     rows = []
     for k in ks:
@@ -433,7 +433,7 @@ def seeding_rows(X: np.ndarray, ks, repeats: int, seed: int = 0, log=None) -> li
 
 def _memory_child(spec: dict) -> dict:
     """Runs in the subprocess of :func:`memory_check`: make X, warm up, fit, report RSS."""
-    from kmeanslab.estimator import KMeans
+    from kmeanslab.cluster import KMeans
 
     n, d, k = spec["n"], spec["d"], spec["k"]
     baseline_kib = _proc_status_kib("VmRSS")
@@ -450,7 +450,7 @@ def _memory_child(spec: dict) -> dict:
         km = KMeans(k, init=start, n_init=1, max_iter=spec["max_iter"], algorithm=spec["algorithm"]).fit(X)
     seconds = time.perf_counter() - t0
     peak_kib = _proc_status_kib("VmHWM") if tracked else None
-    from kmeanslab.engine import choose_algorithm
+    from kmeanslab.cluster import choose_algorithm
 
     return dict(
         n=n,
@@ -502,7 +502,8 @@ def scaling_rows(
     log=None,
 ) -> list[dict]:
     """Time per iteration (median over the iterations after the first) as n grows tenfold."""
-    from kmeanslab.engine import lloyd, row_sq_norms
+    from kmeanslab._core import row_sq_norms
+    from kmeanslab.cluster import lloyd
 
     rows = []
     base = None
@@ -734,7 +735,7 @@ def run(quick: bool = False, sections=SECTIONS, repeats: int | None = None, data
     # (which makes per-run peak RSS exact) would page-fault every large temporary buffer anew,
     # a cost that neither library has in real use. The memory section measures in a fresh
     # process with that setting.
-    from kmeanslab.engine import compute_context  # noqa: F401  (imports the kernels)
+    from kmeanslab._core import compute_context  # noqa: F401  (imports the kernels)
 
     X = mnist_test_images(data_home).reshape(10000, -1) if quick else mnist_60k_shift(data_home)
     X = np.ascontiguousarray(X)

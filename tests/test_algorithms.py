@@ -19,8 +19,10 @@ from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.preprocessing import scale
 
-from kmeanslab import KMeans, engine
-from kmeanslab.engine import choose_algorithm, lloyd, make_assigner, row_sq_norms
+from kmeanslab import KMeans, _core, engine
+from kmeanslab._assigners import choose_algorithm, make_assigner
+from kmeanslab._core import row_sq_norms
+from kmeanslab.engine import lloyd
 
 PRUNING = ("hamerly", "elkan", "yinyang")
 
@@ -126,12 +128,12 @@ def test_exact_ties_go_to_the_lowest_index_like_lloyd(algorithm, dtype):
     # The pruned step itself (not only the dense first one) keeps every tie on the lower index.
     assigner = make_assigner(algorithm, X, 4, weights, row_sq_norms(X))
     centers = ref.centers
-    with engine.compute_context():
+    with _core.compute_context():
         assigner.step(centers)
         assigner.centers_moved(centers, centers)
         labels = assigner.step(centers)[0]
     assert not assigner.stats[-1]["dense"]
-    np.testing.assert_array_equal(labels, engine.assign(X, centers)[0])
+    np.testing.assert_array_equal(labels, _core.assign(X, centers)[0])
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from kmeanslab import _kernels
-from kmeanslab.engine import (
-    _NO_GROUPS,
+from kmeanslab._assigners import _NO_GROUPS, ClusterSums, center_separations, yinyang_groups
+from kmeanslab._core import (
     CenterArrays,
-    ClusterSums,
     Layout,
     _weights_arg,
     assign,
@@ -22,7 +21,6 @@ from kmeanslab.engine import (
     rounding_margin,
     row_sq_norms,
 )
-from kmeanslab.pruning import center_separations, yinyang_groups
 
 
 def _brute_sq_dists(X, C):

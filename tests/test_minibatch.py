@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits, make_blobs
 from sklearn.preprocessing import scale
 from sklearn.utils.estimator_checks import check_estimator
 
-from kmeanslab import InputError, KMeans, MiniBatchKMeans, engine, minibatch
+from kmeanslab import InputError, KMeans, MiniBatchKMeans, _assigners, _core, minibatch
 
 BLOBS = make_blobs(4000, n_features=8, centers=10, cluster_std=1.5, random_state=7)[0]
 
@@ -128,7 +128,7 @@ def test_early_stopping_and_full_schedule():
 
 def test_batches_go_through_the_engines_lloyd_pass(monkeypatch):
     calls = []
-    real = engine.make_assigner
+    real = _assigners.make_assigner
 
     def spy(algorithm, X, *args):
         calls.append((algorithm, X.shape[0], numba.get_num_threads()))
@@ -146,9 +146,9 @@ def test_the_thread_count_does_not_change_the_result(monkeypatch):
     one_thread = MiniBatchKMeans(**params).fit(BLOBS)
     monkeypatch.setattr(minibatch, "SERIAL_BATCH_WORK", 0)
     threads = []
-    real = engine.make_assigner
+    real = _assigners.make_assigner
     monkeypatch.setattr(minibatch, "make_assigner", lambda *a: threads.append(numba.get_num_threads()) or real(*a))
-    with engine.compute_context():
+    with _core.compute_context():
         expected = numba.get_num_threads()
     all_threads = MiniBatchKMeans(**params).fit(BLOBS)
     assert set(threads) == {expected}

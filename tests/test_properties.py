@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kmeanslab import KMeans, associate_centroids, engine
-from kmeanslab.engine import ALGORITHMS, EMPTY_POLICIES, assign, inertia, lloyd, row_sq_norms
+from kmeanslab import KMeans, _core, associate_centroids
+from kmeanslab._assigners import ALGORITHMS
+from kmeanslab._core import assign, inertia, row_sq_norms
+from kmeanslab.engine import EMPTY_POLICIES, lloyd
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -265,14 +267,14 @@ def test_same_seed_same_result_under_a_threadpoolctl_limit(seed, algorithm):
     try:
         numba.set_num_threads(2)
         with threadpool_limits(limits=1, user_api="openmp"):
-            if engine._n_threads() != 1:
+            if _core._n_threads() != 1:
                 pytest.skip("no OpenMP runtime loaded for threadpoolctl to limit")
             one = KMeans(5, random_state=seed, algorithm=algorithm).fit(X)
-        assert engine._n_threads() == 2
+        assert _core._n_threads() == 2
         two = KMeans(5, random_state=seed, algorithm=algorithm).fit(X)
     finally:
         numba.set_num_threads(previous)
-    assert engine.Layout.for_shape(2000, 64, 5, 8).n_slabs >= 2
+    assert _core.Layout.for_shape(2000, 64, 5, 8).n_slabs >= 2
     assert one.cluster_centers_.tobytes() == two.cluster_centers_.tobytes()
     np.testing.assert_array_equal(one.labels_, two.labels_)
     assert one.inertia_ == two.inertia_ and one.n_iter_ == two.n_iter_

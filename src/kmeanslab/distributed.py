@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine, streaming
+from . import _core, streaming
 from .errors import InputError, MissingExtraError
 from .validation import check_data
 
@@ -136,19 +136,19 @@ def _validated_weights(w, index: int) -> np.ndarray:
 
 
 def _result_only(fn, *args):
-    with engine.compute_context():
+    with _core.compute_context():
         return fn(*args)[1]
 
 
 def _state_and_result(fn, *args):
-    with engine.compute_context():
+    with _core.compute_context():
         return fn(*args)
 
 
 def _sq_norms(X_b):
-    from .engine import row_sq_norms
+    from ._core import row_sq_norms
 
-    with engine.compute_context():
+    with _core.compute_context():
         return row_sq_norms(X_b)
 
 
@@ -195,7 +195,7 @@ def _transform_block(block, shell):
 
 
 def _labels_block(block, centers):
-    from .engine import assign
+    from ._core import assign
 
     return assign(check_data(np.asarray(block), "X"), centers)[0]
 

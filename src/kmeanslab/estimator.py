@@ -10,18 +10,9 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .engine import (
-    ALGORITHMS,
-    EMPTY_POLICIES,
-    STOP_RULES,
-    LloydResult,
-    assign,
-    assigned_sq_dists,
-    inertia,
-    lloyd,
-    mean_feature_variance,
-    row_sq_norms,
-)
+from ._assigners import ALGORITHMS
+from ._core import assign, assigned_sq_dists, inertia, mean_feature_variance, row_sq_norms
+from .engine import EMPTY_POLICIES, STOP_RULES, LloydResult, lloyd
 from .errors import InputError
 from .initialization import INIT_METHODS, initial_centers
 from .validation import (
@@ -61,7 +52,7 @@ def _why_fewer_clusters(X: np.ndarray, k: int) -> str:
     Only called in that (rare) case; equal rows have equal canonical keys, so counting the
     distinct keys counts the distinct points without sorting whole rows.
     """
-    from .engine import canonical_keys
+    from ._core import canonical_keys
 
     n_points = len(np.unique(canonical_keys(X), axis=0))
     if n_points < k:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
-from .engine import (
+from ._core import (
     CenterArrays,
     Layout,
     _weights_arg,

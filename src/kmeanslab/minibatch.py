@@ -1,7 +1,7 @@
 """``kmeanslab.MiniBatchKMeans``: k-means by small random batches (Sculley 2010).
 
 Each step draws a batch, assigns it with the engine's Lloyd pass (the same fused kernel as
-the exact fit, through ``engine.make_assigner("lloyd", ...)``) and moves each centre towards
+the exact fit, through ``_assigners.make_assigner("lloyd", ...)``) and moves each centre towards
 the mean of its batch points with its own learning rate ``batch weight / total weight seen``,
 so a centre settles as the evidence about it grows. Centres that attract (almost) nothing are
 moved onto badly served batch points. A run stops after ``max_iter`` epochs or when an
@@ -9,7 +9,7 @@ exponentially smoothed batch loss has not improved for ``max_no_improvement`` st
 batch runs the kernel on the calling thread (see ``MiniBatchKMeans._serial``): same numbers.
 
 Batches (and the seeding sample) are drawn with replacement, in proportion to sample weight,
-over the rows in canonical order (:func:`kmeanslab.engine.canonical_order`). The same seed
+over the rows in canonical order (:func:`kmeanslab._core.canonical_order`). The same seed
 therefore draws the same *points* whatever the order of the rows, and a point of integer
 weight w is drawn exactly as w copies of it would be: weights are repetitions.
 """
@@ -21,19 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .engine import (
-    assign,
-    canonical_order,
-    compute_context,
-    inertia,
-    make_assigner,
-    mean_feature_variance,
-    row_sq_norms,
-)
+from ._assigners import _one_thread, make_assigner
+from ._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
 from .errors import InputError
 from .estimator import KMeans
 from .initialization import initial_centers
-from .pruning import _one_thread
 from .validation import (
     as_generator,
     check_float,

@@ -7,7 +7,7 @@ Three pieces:
 * Blockwise algorithms, written once against a small *block executor* interface: the Lloyd
   loop (:func:`blockwise_lloyd`), k-means‖ seeding (:func:`kmeans_parallel`, Bahmani et al.
   2012), weighted feature moments and random rows. Per block they call the engine's own
-  functions (``engine.make_assigner("lloyd", ...)``, ``engine.assign``, ``engine.inertia``);
+  functions (``_assigners.make_assigner("lloyd", ...)``, ``_core.assign``, ``_core.inertia``);
   only per-cluster sums, counts and partial losses leave a block.
 * :class:`LocalBlocks`, the executor that runs them in this process, one block after another.
   :mod:`kmeanslab.distributed` implements the same interface on a Dask cluster, so a streamed
@@ -18,7 +18,7 @@ The executor interface (duck-typed): attributes ``n``, ``d``, ``dtype``, ``total
 ``map(fn, *args, state=None, keep_state=False, data=True) -> (states | None, results)``
     Call ``fn(X_b, x_sq_b, w_b, state_b, (block_index, start, stop), *args)`` on every row
     block (``x_sq_b`` the rows' squared norms, computed once per fit) inside
-    :func:`kmeanslab.engine.compute_context`; ``fn`` returns ``(new_state_b, result_b)``.
+    :func:`kmeanslab._core.compute_context`; ``fn`` returns ``(new_state_b, result_b)``.
     ``data=False`` promises that ``fn`` reads neither ``X_b`` nor ``x_sq_b`` (a local executor
     then skips the read).
 ``reduce(results, combine)``, ``gather(results)``, ``take(rows)`` (global row indices, sorted),
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
+from . import _assigners, _core, engine
 from .errors import DataFileError, DatasetNotFoundError, InputError
 from .validation import as_generator, check_data, check_sample_weight, iter_row_chunks
 
@@ -341,14 +341,14 @@ class LocalBlocks:
         """Block ``i`` of X and its rows' squared norms."""
         X_b = self._read(i)
         if self._x_sq[i] is None:
-            self._x_sq[i] = engine.row_sq_norms(X_b)
+            self._x_sq[i] = _core.row_sq_norms(X_b)
         return X_b, self._x_sq[i]
 
     def map(
         self, fn: Callable, *args: Any, state: list | None = None, keep_state: bool = False, data: bool = True
     ) -> tuple[list | None, list]:
         states, results = [], []
-        with engine.compute_context():
+        with _core.compute_context():
             for i, (a, b) in enumerate(self.bounds):
                 X_b, x_sq_b = self.block(i) if data else (None, None)
                 w_b = None if self.weights is None else self.weights[a:b]
@@ -381,7 +381,7 @@ class LocalBlocks:
 
 # --------------------------------------------------------------------------- per-block functions
 # Each takes (X_b, x_sq_b, w_b, state_b, (index, start, stop), *args) and returns
-# (new_state_b, result_b), inside engine.compute_context(). They run wherever the executor runs them
+# (new_state_b, result_b), inside _core.compute_context(). They run wherever the executor runs them
 # (here, or on a Dask worker).
 
 
@@ -392,17 +392,17 @@ def _weighted_sum(values: np.ndarray, w_b: np.ndarray | None) -> float:
 def _nearest(X_b, x_sq_b, centers) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre and squared distance per row: the engine's Lloyd pass on one block.
 
-    Same kernel and numbers as ``engine.assign``, without its per-call thread-pool lookup
-    (the executors hold :func:`kmeanslab.engine.compute_context` around the whole pass).
+    Same kernel and numbers as ``_core.assign``, without its per-call thread-pool lookup
+    (the executors hold :func:`kmeanslab._core.compute_context` around the whole pass).
     """
-    assigner = engine.make_assigner("lloyd", X_b, centers.shape[0], None, x_sq_b)
+    assigner = _assigners.make_assigner("lloyd", X_b, centers.shape[0], None, x_sq_b)
     labels, _, _ = assigner.step(centers)
     return labels, assigner.min_sq_dists(centers)
 
 
 def lloyd_block(X_b, x_sq_b, w_b, state, info, centers):
     """One Lloyd pass over a block: per-cluster sums, weights, and the block's loss."""
-    assigner = engine.make_assigner("lloyd", X_b, centers.shape[0], w_b, x_sq_b)
+    assigner = _assigners.make_assigner("lloyd", X_b, centers.shape[0], w_b, x_sq_b)
     _, sums, wsums = assigner.step(centers)
     return None, (sums, wsums, _weighted_sum(assigner.min_sq_dists(centers), w_b))
 
@@ -415,7 +415,7 @@ def add_stats(a: tuple, b: tuple) -> tuple:
 def final_block(X_b, x_sq_b, w_b, state, info, centers):
     """Labels under the final centres, the block's inertia, and its cluster sizes."""
     labels, _ = _nearest(X_b, x_sq_b, centers)
-    inertia = engine.inertia(X_b, centers, labels, w_b)
+    inertia = _core.inertia(X_b, centers, labels, w_b)
     counts = np.bincount(labels, minlength=centers.shape[0]).astype(np.int64)
     return None, (labels, inertia, counts)
 
@@ -434,7 +434,7 @@ def moments_block(X_b, x_sq_b, w_b, state, info):
     total = float(len(X_b) if w_b is None else w_b.sum())
     if total <= 0.0:
         return None, (0.0, np.zeros(X_b.shape[1]), np.zeros(X_b.shape[1]))
-    mean, var = engine.feature_moments(X_b, w_b)
+    mean, var = _core.feature_moments(X_b, w_b)
     return None, (total, mean, var * total)
 
 
@@ -581,7 +581,7 @@ def recluster(candidates: np.ndarray, weight: np.ndarray, k: int, rng: np.random
         # Fewer distinct places than clusters: repeat some; the Lloyd loop relocates them.
         return candidates[np.arange(k) % len(candidates)].astype(np.float64)
     start = kmeans_plusplus(candidates, k, rng, sample_weight=weight)
-    tol = 1e-4 * engine.mean_feature_variance(candidates, weight)
+    tol = 1e-4 * _core.mean_feature_variance(candidates, weight)
     return engine.lloyd(candidates, start, sample_weight=weight, max_iter=100, tol=tol).centers
 
 

@@ -4,18 +4,20 @@
 engine behind them moves in underneath.)
 """
 
+from .._assigners import ALGORITHMS, choose_algorithm
 from ..engine import (
-    ALGORITHMS,
     EMPTY_POLICIES,
     STOP_RULES,
+    LloydResult,
     associate_centroids,
     compute_sq_dists,
     k_means,
+    lloyd,
     rand_init,
     update_centroids,
 )
 from ..estimator import KMeans
-from ..initialization import INIT_METHODS
+from ..initialization import INIT_METHODS, kmeans_plusplus
 from ..minibatch import MiniBatchKMeans
 from ..persistence import load
 
@@ -25,10 +27,14 @@ __all__ = [
     "INIT_METHODS",
     "STOP_RULES",
     "KMeans",
+    "LloydResult",
     "MiniBatchKMeans",
     "associate_centroids",
+    "choose_algorithm",
     "compute_sq_dists",
     "k_means",
+    "kmeans_plusplus",
+    "lloyd",
     "load",
     "rand_init",
     "update_centroids",

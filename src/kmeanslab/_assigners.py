@@ -1,12 +1,16 @@
-"""Exact accelerations of Lloyd's assignment step: Hamerly, Elkan and Yinyang.
+"""Assigners: how each Lloyd step finds every point's nearest centre.
 
-Each keeps, per point, an upper bound on the distance to its centre and lower bounds on the
-distances to the others (one bound for Hamerly, one per group of centres for Yinyang, one per
-centre for Elkan). When the centres move by ``δ_j``, the triangle inequality loosens the bounds
+Full Lloyd (:class:`LloydAssigner`: every distance computed, one fused pass over X) and three
+exact accelerations of it, Hamerly, Elkan and Yinyang, share one interface (see
+:class:`LloydAssigner`). ``ASSIGNERS`` maps each ``algorithm=`` name to its class and
+:func:`choose_algorithm` picks one for ``"auto"``.
+
+The accelerations keep, per point, an upper bound on the distance to its centre and lower bounds
+on the distances to the others (one bound for Hamerly, one per group of centres for Yinyang, one
+per centre for Elkan). When the centres move by ``δ_j``, the triangle inequality loosens the bounds
 by at most ``δ_j``; a point whose bounds still separate its centre from all others keeps it
-without any distance being computed. The results are plain Lloyd's (see :mod:`kmeanslab.engine`):
-every test keeps a margin for the rounding error of the computed distances, so a point is only
-skipped when Lloyd would have given it the same label.
+without any distance being computed. Every test keeps a margin for the rounding error of the
+computed distances, so a point is only skipped when Lloyd would have given it the same label.
 
 What keeps an iteration cheap once few points move:
 
@@ -16,9 +20,6 @@ What keeps an iteration cheap once few points move:
   (a full recount, in the same order as Lloyd's pass, when many points moved or after n moves);
 * when most points fail their tests (the first iterations), the step is one dense pass of the
   shared chunked kernel, which also resets every bound.
-
-The assigners implement the interface described in :class:`kmeanslab.engine.LloydAssigner` and
-are registered with :func:`kmeanslab.engine.register_assigner`.
 """
 
 from __future__ import annotations
@@ -31,18 +32,224 @@ import numba
 import numpy as np
 
 from . import _kernels
-from .engine import (
+from ._core import (
     CenterArrays,
-    ClusterSums,
     Layout,
     _weights_arg,
     assign_into,
     direct_margin,
-    register_assigner,
     rounding_margin,
 )
+from .validation import check_choice
 
-__all__ = ["HamerlyAssigner", "ElkanAssigner", "YinyangAssigner", "yinyang_groups", "center_separations"]
+
+class ClusterSums:
+    """Per-cluster sums and weights kept from one step to the next.
+
+    Either recounted from X in Lloyd's order (per slab, then the slabs in order: bit-identical
+    whichever algorithm asks), or updated from the points that changed cluster (see
+    :func:`kmeanslab._kernels.apply_moves`), which costs far less once few points move. The
+    updates carry rounding, so a recount follows whenever more than ``n`` moves have been
+    applied since the last one, or one step's moves overflow their buffers (an eighth of the
+    points). ``members`` counts the points of positive weight of each cluster, so that a
+    cluster that loses its last one gets sums of exactly zero, as a recount would give.
+    """
+
+    _MOVES_FRACTION = 8
+    _COL_BLOCK = 64
+
+    def __init__(self, X: np.ndarray, k: int, weights: np.ndarray, layout: Layout):
+        n, d = X.shape
+        self.X, self.k, self.w, self.layout = X, k, weights, layout
+        self.sums = np.zeros((k, d))
+        self.wsums = np.zeros(k)
+        self.members = np.zeros(k, dtype=np.int64)
+        self._members_stale = True
+        self.move_cap = max(16, -(-layout.slab_rows // self._MOVES_FRACTION))
+        self.move_idx = np.empty(layout.n_slabs * self.move_cap, dtype=np.int32)
+        self.move_old = np.empty(layout.n_slabs * self.move_cap, dtype=np.int32)
+        self._slab_sums: np.ndarray | None = None
+        self._slab_wsums: np.ndarray | None = None
+        self.since_count = 0
+
+    def slab_buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-slab partial sums for a pass that accumulates (allocated once)."""
+        if self._slab_sums is None:
+            n_slabs = self.layout.n_slabs
+            self._slab_sums = np.empty((n_slabs, self.k, self.X.shape[1]))
+            self._slab_wsums = np.empty((n_slabs, self.k))
+        return self._slab_sums, self._slab_wsums
+
+    def from_slabs(self) -> None:
+        """Take the sums a pass has just accumulated per slab."""
+        slab_sums, slab_wsums = self.slab_buffers()
+        _kernels.reduce_slabs(slab_sums, slab_wsums, self.sums, self.wsums)
+        self._members_stale = True
+        self.since_count = 0
+
+    def recount(self, labels: np.ndarray) -> None:
+        """Sums of the rows of each cluster, from X, in Lloyd's order."""
+        slab_sums, slab_wsums = self.slab_buffers()
+        layout = self.layout
+        _kernels.accumulate(self.X, labels, self.w, layout.chunk, layout.slab_rows, slab_sums, slab_wsums)
+        self.from_slabs()
+
+    def apply(self, labels: np.ndarray, slab_moves: np.ndarray) -> None:
+        """Account for the moves a step recorded (``slab_moves[s]`` of them in slab s)."""
+        moves = int(slab_moves.sum())
+        if moves == 0:
+            return
+        self.since_count += moves
+        if np.any(slab_moves > self.move_cap) or self.since_count > self.X.shape[0]:
+            self.recount(labels)
+            return
+        if self._members_stale:
+            positive = labels if self.w.shape[0] == 0 else labels[self.w > 0]
+            # The moves are already in ``labels``: count as before them, then apply them.
+            self.members[:] = np.bincount(positive, minlength=self.k)
+            recorded = np.concatenate(
+                [np.arange(s * self.move_cap, s * self.move_cap + c) for s, c in enumerate(slab_moves)]
+            ).astype(np.int64)
+            idx, old = self.move_idx[recorded], self.move_old[recorded]
+            keep = np.ones(len(idx), bool) if self.w.shape[0] == 0 else self.w[idx] > 0
+            np.add.at(self.members, labels[idx[keep]], -1)
+            np.add.at(self.members, old[keep], 1)
+            self._members_stale = False
+        _kernels.apply_moves(
+            self.X,
+            self.w,
+            labels,
+            self.move_idx,
+            self.move_old,
+            np.asarray(slab_moves, dtype=np.int64),
+            self.move_cap,
+            self._COL_BLOCK,
+            self.sums,
+            self.wsums,
+            self.members,
+        )
+        gone = self.members == 0
+        if gone.any():
+            self.sums[gone] = 0.0
+            self.wsums[gone] = 0.0
+
+
+class LloydAssigner:
+    """Full Lloyd assignment: every distance computed, one fused pass over X per iteration.
+
+    The interface every assigner offers to :func:`lloyd` (the pruning algorithms in
+    :mod:`kmeanslab.pruning` implement it too):
+
+    * ``step(centers) -> (labels, sums, wsums)``: assign every row to its nearest centre (ties
+      to the lowest index) and return the labels (int32, owned by the assigner), the float64
+      per-cluster sums of the (weighted) rows and the clusters' total weights (owned by the
+      assigner: read them before the next step);
+    * ``n_changed``: how many labels that step changed (every label counts as changed at the
+      first step);
+    * ``loss_sum``: the weighted sum of squared distances of that assignment to the centres it
+      was made with (float64);
+    * ``min_sq_dists(centers)``: squared distance of each row to the centre ``step`` gave it,
+      as plain Lloyd computes it (used to relocate empty clusters);
+    * ``centers_moved(old, new)``: called whenever the centres change between steps;
+    * ``final_labels(centers)``: the labels for the final centres;
+    * ``name``, ``labels``, ``weights``.
+
+    While many points change cluster the pass also accumulates the cluster sums; once few do
+    (under 1/16), it records the moves and the sums are updated from them (:class:`ClusterSums`).
+    """
+
+    name = "lloyd"
+    _IN_PASS_FRACTION = 16
+
+    def __init__(self, X: np.ndarray, k: int, sample_weight: np.ndarray | None, x_sq: np.ndarray):
+        n, d = X.shape
+        self.X, self.k, self.weights, self.x_sq = X, k, sample_weight, x_sq
+        self._w = _weights_arg(sample_weight)
+        self.layout = Layout.for_shape(n, d, k, X.itemsize)
+        self.labels = np.full(n, -1, dtype=np.int32)
+        self.min_d2 = np.empty(n, dtype=np.float64)
+        self.n_changed = n
+        self.loss_sum = 0.0
+        self.sums = ClusterSums(X, k, self._w, self.layout)
+        self._stats = np.empty((self.layout.n_slabs, 2), dtype=np.float64)
+
+    def step(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign every row to the nearest of ``centers``; return labels, sums and weights."""
+        layout, sums = self.layout, self.sums
+        n = self.X.shape[0]
+        arrays = CenterArrays.build(centers, layout, self.X.dtype)
+        in_pass = self.n_changed * self._IN_PASS_FRACTION > n
+        slab_sums, slab_wsums = sums.slab_buffers()
+        _kernels.dense_pass(
+            self.X,
+            arrays.C,
+            arrays.CT,
+            arrays.c_half,
+            self.x_sq,
+            self._w,
+            layout.chunk,
+            layout.slab_rows,
+            layout.use_blas,
+            layout.center_block,
+            arrays.n3,
+            _kernels.MODE_LLOYD,
+            _NO_GROUPS,
+            0.0,
+            0.0,
+            _NO_FLOATS,
+            _NO_FLOATS,
+            0.0,
+            self.labels,
+            self.min_d2,
+            _NO_BOUNDS,
+            _NO_BOUNDS_2D,
+            _NO_BOUNDS,
+            slab_sums,
+            slab_wsums,
+            self._stats,
+            in_pass,
+            sums.move_idx,
+            sums.move_old,
+            sums.move_cap,
+        )
+        self.n_changed = int(self._stats[:, 0].sum())
+        self.loss_sum = float(self._stats[:, 1].sum())
+        if in_pass:
+            sums.from_slabs()
+        else:
+            sums.apply(self.labels, self._stats[:, 0].astype(np.int64))
+        return self.labels, sums.sums, sums.wsums
+
+    def min_sq_dists(self, centers: np.ndarray) -> np.ndarray:
+        """Exact squared distance of each row to the centre ``step`` assigned it to."""
+        return self.min_d2
+
+    def centers_moved(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Called after the centres change; full Lloyd keeps no state that depends on them."""
+
+    def final_labels(self, centers: np.ndarray) -> np.ndarray:
+        """Labels for ``centers`` without accumulating sums (the loop's last assignment)."""
+        assign_into(
+            self.X,
+            CenterArrays.build(centers, self.layout, self.X.dtype),
+            self.x_sq,
+            self.layout,
+            self.labels,
+            self.min_d2,
+        )
+        return self.labels
+
+
+# Placeholders for the kernel arguments a mode does not use (one compiled signature for all).
+_NO_GROUPS = np.empty(0, dtype=np.int64)
+
+
+_NO_BOUNDS = np.empty(0, dtype=np.float32)
+
+_NO_BOUNDS_2D = np.empty((0, 1), dtype=np.float32)
+
+
+_NO_FLOATS = np.empty(0, dtype=np.float64)
 
 # A step whose tests failed for more than this fraction of the points (or of the distances, for
 # Elkan and Yinyang) is followed by a dense pass: the gathered path would cost as much.
@@ -292,9 +499,6 @@ class _BoundedAssigner:
         raise NotImplementedError
 
 
-_NO_FLOATS = np.empty(0, dtype=np.float64)
-
-
 class HamerlyAssigner(_BoundedAssigner):
     """Hamerly's algorithm (2010): one lower bound per point, on the second-nearest centre.
 
@@ -460,6 +664,38 @@ class YinyangAssigner(_BoundedAssigner):
         return moves, dists / max(1, n * self.k), 8 * n + grouped * (self.n_groups * 4 + d) + 2 * dists * d
 
 
-register_assigner("hamerly", HamerlyAssigner)
-register_assigner("elkan", ElkanAssigner)
-register_assigner("yinyang", YinyangAssigner)
+#: Every ``algorithm=`` name but ``"auto"``, and the assigner class that runs it.
+ASSIGNERS = {
+    "lloyd": LloydAssigner,
+    "hamerly": HamerlyAssigner,
+    "elkan": ElkanAssigner,
+    "yinyang": YinyangAssigner,
+}
+ALGORITHMS = ("auto", *ASSIGNERS)
+
+# Elkan's n x k float32 bounds are allowed up to this size (and never beyond the size of X).
+_ELKAN_BOUND_BYTES = 256 * 2**20
+
+
+def choose_algorithm(n: int, d: int, k: int, itemsize: int = 8) -> str:
+    """The algorithm ``"auto"`` runs for a problem of this shape.
+
+    Measured on MNIST-60k-shift (d = 784) and on Gaussian blobs (d = 32): with few clusters or
+    few points, plain Lloyd (bounds cost more than they save); for high-dimensional data, Elkan
+    when its n x k bounds fit in memory (it computes by far the fewest distances); otherwise
+    Hamerly for small k and Yinyang for large k.
+    """
+    if k < 3 or n < 64 * k or n < 2048:
+        return "lloyd"
+    elkan_bytes = 4 * n * k
+    if k >= 32 and elkan_bytes <= min(_ELKAN_BOUND_BYTES, n * d * itemsize):
+        return "elkan"
+    return "yinyang" if k >= 64 else "hamerly"
+
+
+def make_assigner(algorithm: str, X: np.ndarray, k: int, sample_weight, x_sq):
+    """Build the assigner for ``algorithm`` (``"auto"`` picks one from the problem's shape)."""
+    check_choice(algorithm, "algorithm", ALGORITHMS)
+    if algorithm == "auto":
+        algorithm = choose_algorithm(X.shape[0], X.shape[1], k, X.itemsize)
+    return ASSIGNERS[algorithm](X, k, sample_weight, x_sq)
