@@ -205,9 +205,11 @@ def test_iter_blocks_feeds_partial_fit():
 
 
 def test_cli_streams_npy_input(monkeypatch, tmp_path, capsys):
+    import kmeanslab.cli.fit
     from kmeanslab.cli import main
 
     monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(kmeanslab.cli.fit, "STREAM_MIN_BYTES", 0)
     calls = []
     real = streaming.fit_kmeans
     monkeypatch.setattr(streaming, "fit_kmeans", lambda *a, **kw: calls.append(type(a[1])) or real(*a, **kw))
