@@ -119,7 +119,7 @@ def test_every_init_clusters_separated_blobs(init):
 
 
 def test_n_init_is_ten_for_random_and_one_for_kmeanspp(monkeypatch):
-    import kmeanslab.estimator as est
+    import kmeanslab.cluster._kmeans as est
 
     calls = []
     real = est.lloyd

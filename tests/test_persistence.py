@@ -15,7 +15,7 @@ import kmeanslab
 from kmeanslab import KMeans
 from kmeanslab.datasets import load_faithful
 from kmeanslab.errors import DatasetNotFoundError, InputError, ModelFileError
-from kmeanslab.persistence import FORMAT_VERSION
+from kmeanslab.io.model_file import FORMAT_VERSION
 
 FAITHFUL_INERTIA = 8901.7687209
 FITTED = ("cluster_centers_", "labels_", "inertia_", "n_iter_", "loss_history_", "converged_", "n_features_in_")
