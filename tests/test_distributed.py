@@ -60,6 +60,17 @@ def test_fit_equals_the_in_process_fit(client):
     assert ref.n_iter_ > 5
 
 
+def test_a_dask_fit_saves_and_loads(client, tmp_path):
+    """Its lazy labels_ are computed into the model file; the loaded model predicts the same."""
+    import kmeanslab
+
+    model = KMeans(7, init=_start(BLOBS, 7, seed=6)).fit(da.from_array(BLOBS, chunks=(CHUNK, 6)))
+    loaded = kmeanslab.load(model.save(tmp_path / "model.npz"))
+    np.testing.assert_array_equal(loaded.labels_, np.asarray(model.labels_))
+    np.testing.assert_array_equal(loaded.predict(BLOBS), np.asarray(model.labels_))
+    assert loaded.inertia_ == model.inertia_
+
+
 def test_weighted_fit_with_dask_weights_and_relocation(client):
     w = np.random.default_rng(2).integers(0, 3, len(BLOBS)).astype(float)
     start = _start(BLOBS, 7, seed=3)
