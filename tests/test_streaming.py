@@ -85,6 +85,9 @@ def test_npyfile_one_feature_and_bad_files(tmp_path):
     np.save(tmp_path / "s.npy", np.array(["a", "b"]))
     with pytest.raises(DataFileError, match="expected a numeric array"):
         NpyFile(tmp_path / "s.npy")
+    (tmp_path / "g.npy").write_bytes(b"\x93NUMPYAB" + b"junk" * 20)  # magic, then garbage
+    with pytest.raises(DataFileError, match=r"g.npy: unknown .npy format version 65.66"):
+        NpyFile(tmp_path / "g.npy")
     np.save(tmp_path / "t.npy", np.ones((100, 4)))
     raw = (tmp_path / "t.npy").read_bytes()
     (tmp_path / "t.npy").write_bytes(raw[:-40])

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..validation import check_data, check_sample_weight
-from ._base import BlockSource, check_shape
+from ._base import BlockSource
 from ._dask import DaskBlocks, is_dask_array, map_dask_rows
 from ._local import InMemoryBlocks, LocalBlocks, is_out_of_core, iter_blocks
 
@@ -61,8 +61,4 @@ def map_row_blocks(
     """
     if is_dask_array(X):
         return map_dask_rows(X, fn, *args, dtype=dtype, n_columns=n_columns)
-    n, _ = check_shape(X, "X")
-    parts = [fn(block, *args) for block in iter_blocks(X, block_rows)]
-    if parts:
-        return np.concatenate(parts)
-    return np.empty((n,) if n_columns is None else (n, n_columns), dtype=dtype)
+    return np.concatenate([fn(block, *args) for block in iter_blocks(X, block_rows)])
