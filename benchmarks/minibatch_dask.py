@@ -129,7 +129,7 @@ def bench_minibatch(X, ks, seeds, batch_size):
 
 def bench_streaming(X, k, seed):
     from kmeanslab import KMeans
-    from kmeanslab.streaming import NpyFile, fit_kmeans
+    from kmeanslab.scale import LocalBlocks, NpyFile
 
     start = _start(X, k, seed)
     t_mem, mem = _timed(lambda: KMeans(k, init=start, algorithm="lloyd").fit(X))
@@ -137,7 +137,7 @@ def bench_streaming(X, k, seed):
         path = Path(tmp) / "mnist60k.npy"
         np.save(path, X)
         with NpyFile(path) as source:
-            t_str, st = _timed(lambda: fit_kmeans(KMeans(k, init=start), source))
+            t_str, st = _timed(lambda: KMeans(k, init=start).fit(LocalBlocks(source)))
     print(f"\n## streaming from a .npy file ({X.nbytes / 2**20:.0f} MiB, 32 MiB blocks, file reads), k={k}")
     widths = (26, 9, 6, 11, 16)
     print(_row(("run", "seconds", "iters", "ms/iter", "labels = memory"), widths))
@@ -161,10 +161,8 @@ def bench_streaming(X, k, seed):
 
 def _dask_fit(model, X):
     """Fit on the dask array X; returns the seconds and the time of every iteration's end."""
-    from kmeanslab.distributed import fit_kmeans
-
     stamps = []
-    run = measure(lambda: fit_kmeans(model, X, on_iteration=lambda *_: stamps.append(time.perf_counter())))
+    run = measure(lambda: model.fit(X, on_iteration=lambda *_: stamps.append(time.perf_counter())))
     return run.seconds, 1e3 * float(np.median(np.diff(stamps))) if len(stamps) > 1 else float("nan")
 
 
@@ -177,8 +175,7 @@ def bench_dask(X, k, seed, n_workers, n_blocks):
     from distributed import Client, LocalCluster
 
     from kmeanslab import KMeans
-    from kmeanslab.distributed import as_dask_array
-    from kmeanslab.streaming import NpyFile
+    from kmeanslab.scale import NpyFile, as_dask_array
 
     start = _start(X, k, seed).astype(np.float64)
     widths = (30, 8, 6, 8, 10, 16, 12)

@@ -19,10 +19,11 @@ from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.preprocessing import scale
 
-from kmeanslab import KMeans, _core, engine
+from kmeanslab import KMeans, _core
 from kmeanslab._assigners import choose_algorithm, make_assigner
 from kmeanslab._core import row_sq_norms
-from kmeanslab.engine import lloyd
+from kmeanslab.cluster import _lloyd as engine
+from kmeanslab.cluster import lloyd
 
 PRUNING = ("hamerly", "elkan", "yinyang")
 

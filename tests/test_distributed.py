@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from kmeanslab import InputError, KMeans, MissingExtraError, streaming
+import kmeanslab.scale._choose
+from kmeanslab import InputError, KMeans, MissingExtraError, scale
+from kmeanslab.scale import LocalBlocks
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
-
-from kmeanslab import distributed as kd  # noqa: E402
 
 BLOBS = make_blobs(4000, n_features=6, centers=7, cluster_std=2.5, random_state=0)[0]
 CHUNK = 450  # 9 blocks
@@ -60,6 +60,17 @@ def test_fit_equals_the_in_process_fit(client):
     assert ref.n_iter_ > 5
 
 
+def test_a_dask_fit_saves_and_loads(client, tmp_path):
+    """Its lazy labels_ are computed into the model file; the loaded model predicts the same."""
+    import kmeanslab
+
+    model = KMeans(7, init=_start(BLOBS, 7, seed=6)).fit(da.from_array(BLOBS, chunks=(CHUNK, 6)))
+    loaded = kmeanslab.load(model.save(tmp_path / "model.npz"))
+    np.testing.assert_array_equal(loaded.labels_, np.asarray(model.labels_))
+    np.testing.assert_array_equal(loaded.predict(BLOBS), np.asarray(model.labels_))
+    assert loaded.inertia_ == model.inertia_
+
+
 def test_weighted_fit_with_dask_weights_and_relocation(client):
     w = np.random.default_rng(2).integers(0, 3, len(BLOBS)).astype(float)
     start = _start(BLOBS, 7, seed=3)
@@ -74,7 +85,7 @@ def test_dask_and_streamed_fits_run_the_same_algorithm(client):
     """Same blocks, same seed: k-means‖ and Lloyd give the same centres on Dask and streamed."""
     X = BLOBS.astype(np.float32)
     on_dask = KMeans(7, random_state=4).fit(da.from_array(X, chunks=(CHUNK, 6)))
-    streamed = streaming.fit_kmeans(KMeans(7, random_state=4), X, block_rows=CHUNK)
+    streamed = KMeans(7, random_state=4).fit(LocalBlocks(X, block_rows=CHUNK))
     assert on_dask.cluster_centers_.dtype == np.float32
     np.testing.assert_allclose(on_dask.cluster_centers_, streamed.cluster_centers_, rtol=1e-5)
     assert on_dask.inertia_ <= KMeans(7, random_state=4).fit(X).inertia_ * 1.01
@@ -109,10 +120,10 @@ def test_fit_survives_a_killed_worker(client):
             address, pid = sorted(pids.items())[0]
             held = [str(key) for key in client.has_what()[address]]
             os.kill(pid, signal.SIGKILL)
-            killed.append((address, sum(key.startswith("_check_block-") for key in held)))
+            killed.append((address, sum(key.startswith("check_block-") for key in held)))
 
     X = da.from_array(BLOBS, chunks=(CHUNK, 6))
-    model = kd.fit_kmeans(KMeans(7, init=start, tol=0.0), X, on_iteration=kill_a_worker)
+    model = KMeans(7, init=start, tol=0.0).fit(X, on_iteration=kill_a_worker)
     assert len(killed) == 1 and ref.n_iter_ > 4
     address, blocks_lost = killed[0]
     assert blocks_lost > 0, "the killed worker held no block of X: nothing was lost"
@@ -138,14 +149,14 @@ def test_cli_fit_on_a_local_cluster(tmp_path, monkeypatch, capsys):
     from kmeanslab.cli import main
 
     seen = []
-    real = kd.fit_kmeans
+    real = kmeanslab.scale._choose.DaskBlocks
 
-    def spy(model, X, *args, **kwargs):
-        workers = kd.active_client().scheduler_info()["workers"]
+    def spy(client, X, *args, **kwargs):
+        workers = scale.active_client().scheduler_info()["workers"]
         seen.append((X.numblocks[0], sorted(w.get("nthreads") for w in workers.values()), len(workers)))
-        return real(model, X, *args, **kwargs)
+        return real(client, X, *args, **kwargs)
 
-    monkeypatch.setattr(kd, "fit_kmeans", spy)
+    monkeypatch.setattr(kmeanslab.scale._choose, "DaskBlocks", spy)
     np.savetxt(tmp_path / "x.csv", BLOBS[:800], delimiter=",")
     assert (
         main(["fit", str(tmp_path / "x.csv"), "-k", "7", "--scheduler", "local:2", "--out", str(tmp_path / "o")]) == 0
@@ -168,5 +179,5 @@ def test_without_a_client_the_message_says_how_to_get_one(monkeypatch):
 def test_missing_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'kmeanslab\[dask\]'"):
-        kd.require_dask()
-    assert not kd.is_dask_array(BLOBS)
+        scale.require_dask()
+    assert not scale.is_dask_array(BLOBS)

@@ -119,7 +119,7 @@ def test_every_init_clusters_separated_blobs(init):
 
 
 def test_n_init_is_ten_for_random_and_one_for_kmeanspp(monkeypatch):
-    import kmeanslab.estimator as est
+    import kmeanslab.cluster._kmeans as est
 
     calls = []
     real = est.lloyd
@@ -139,6 +139,19 @@ def test_n_init_is_ten_for_random_and_one_for_kmeanspp(monkeypatch):
     calls.clear()
     KMeans(3, init=BLOBS[:3]).fit(BLOBS)
     assert len(calls) == 1
+    calls.clear()
+    with pytest.warns(RuntimeWarning, match="n_init=5 has no effect with an explicit init array") as record:
+        KMeans(3, init=BLOBS[:3], n_init=5).fit(BLOBS)
+    assert len(calls) == 1
+    assert record[0].filename == __file__  # the warning points at the caller's fit
+
+
+def test_validated_parameters_are_kept_on_the_estimator():
+    """Declared once per class, checked in one place, kept as ``_<name>`` (as scikit-learn)."""
+    km = KMeans(3, init="random", n_init=2, max_iter=7, tol=0, stop="loss", random_state=0).fit(BLOBS)
+    assert set(KMeans._parameter_constraints) == {"max_iter", "tol", "stop", "empty", "algorithm"}
+    assert (km._n_clusters, km._init, km._n_init, km._max_iter, km._tol, km._stop) == (3, "random", 2, 7, 0.0, "loss")
+    assert isinstance(km._tol, float)
 
 
 def test_dtypes():

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from _datafiles import base64_record, idx_bytes
 from kmeanslab import KMeans
+from kmeanslab.cluster import load
 from kmeanslab.datasets import load_mnist_json, load_mnist_pickle, read_idx
 from kmeanslab.errors import KMeansLabError
 from kmeanslab.io import read_table
-from kmeanslab.persistence import load
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 CASE_SECONDS = 10

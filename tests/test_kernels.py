@@ -325,8 +325,8 @@ def test_yinyang_groups_cover_every_centre():
 @pytest.mark.parametrize("algorithm", ["hamerly", "elkan", "yinyang"])
 def test_pruned_steps_on_small_data_give_lloyds_labels(algorithm, d, dtype, monkeypatch):
     # Small enough to run in seconds with NUMBA_DISABLE_JIT=1 too (make test does, for coverage).
-    from kmeanslab import engine
-    from kmeanslab.engine import lloyd
+    from kmeanslab.cluster import _lloyd as engine
+    from kmeanslab.cluster import lloyd
 
     made = []
 

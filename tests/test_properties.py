@@ -19,7 +19,7 @@ from hypothesis.extra.numpy import arrays
 from kmeanslab import KMeans, _core, associate_centroids
 from kmeanslab._assigners import ALGORITHMS
 from kmeanslab._core import assign, inertia, row_sq_norms
-from kmeanslab.engine import EMPTY_POLICIES, lloyd
+from kmeanslab.cluster import EMPTY_POLICIES, lloyd
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,5 +1,5 @@
-"""Out of core: NpyFile, the blockwise Lloyd loop and k-means‖, the estimator and CLI paths,
-and a fit under an address-space limit smaller than its data file."""
+"""Out of core: NpyFile, the one Lloyd loop and k-means‖ over LocalBlocks, the estimator and CLI
+paths, and a fit under an address-space limit smaller than its data file."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
-from kmeanslab import InputError, KMeans, streaming
+import kmeanslab.scale._choose
+import kmeanslab.scale._local
+from kmeanslab import InputError, KMeans, scale
+from kmeanslab.cluster import kmeans_parallel
 from kmeanslab.errors import DataFileError
-from kmeanslab.streaming import NpyFile, fit_kmeans
+from kmeanslab.scale import LocalBlocks, NpyFile
 
 BLOBS = make_blobs(3000, n_features=5, centers=6, cluster_std=2.0, random_state=3)[0]
 
@@ -33,6 +36,11 @@ def _assert_same_fit(a, b, rtol=1e-9):
     assert a.inertia_ == pytest.approx(b.inertia_, rel=rtol)
     np.testing.assert_allclose(a.loss_history_, b.loss_history_, rtol=rtol)
     assert a.converged_ == b.converged_
+
+
+def fit_kmeans(model, X, sample_weight=None, *, block_rows=None):
+    """Fit ``model`` on X read block by block (``block_rows`` rows at a time)."""
+    return model.fit(LocalBlocks(X, sample_weight, block_rows=block_rows))
 
 
 class RowSliceable:
@@ -77,6 +85,9 @@ def test_npyfile_one_feature_and_bad_files(tmp_path):
     np.save(tmp_path / "s.npy", np.array(["a", "b"]))
     with pytest.raises(DataFileError, match="expected a numeric array"):
         NpyFile(tmp_path / "s.npy")
+    (tmp_path / "g.npy").write_bytes(b"\x93NUMPYAB" + b"junk" * 20)  # magic, then garbage
+    with pytest.raises(DataFileError, match=r"g.npy: unknown .npy format version 65.66"):
+        NpyFile(tmp_path / "g.npy")
     np.save(tmp_path / "t.npy", np.ones((100, 4)))
     raw = (tmp_path / "t.npy").read_bytes()
     (tmp_path / "t.npy").write_bytes(raw[:-40])
@@ -130,7 +141,7 @@ def test_kmeans_parallel_seeding_is_good_and_reproducible():
     b = fit_kmeans(KMeans(6, random_state=0), BLOBS, block_rows=400)
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     assert a.inertia_ <= ref.inertia_ * 1.01
-    centres = streaming.kmeans_parallel(streaming.LocalBlocks(BLOBS, block_rows=400), 6, np.random.default_rng(5))
+    centres = kmeans_parallel(LocalBlocks(BLOBS, block_rows=400), 6, np.random.default_rng(5))
     assert centres.shape == (6, 5) and len(np.unique(centres, axis=0)) == 6
 
 
@@ -152,33 +163,40 @@ def test_fewer_distinct_points_than_clusters_warns():
 
 def test_small_memory_maps_and_arrays_stay_in_memory(tmp_path):
     np.save(tmp_path / "x.npy", BLOBS)
-    assert not streaming.is_out_of_core(np.load(tmp_path / "x.npy", mmap_mode="r"))
-    assert not streaming.is_out_of_core(BLOBS)
-    assert streaming.is_out_of_core(np.load(tmp_path / "x.npy", mmap_mode="r"), min_bytes=0)
-    assert streaming.is_out_of_core(RowSliceable(BLOBS), min_bytes=0)
-    assert not streaming.is_out_of_core(BLOBS.tolist(), min_bytes=0)
+    assert not scale.is_out_of_core(np.load(tmp_path / "x.npy", mmap_mode="r"))
+    assert not scale.is_out_of_core(BLOBS)
+    assert scale.is_out_of_core(np.load(tmp_path / "x.npy", mmap_mode="r"), min_bytes=0)
+    assert scale.is_out_of_core(RowSliceable(BLOBS), min_bytes=0)
+    assert not scale.is_out_of_core(BLOBS.tolist(), min_bytes=0)
+
+
+def _spy_local_blocks(monkeypatch, calls):
+    """Record the type of every X that KMeans.fit chooses to stream."""
+    real = kmeanslab.scale._choose.LocalBlocks
+    monkeypatch.setattr(
+        kmeanslab.scale._choose, "LocalBlocks", lambda X, *a, **kw: calls.append(type(X)) or real(X, *a, **kw)
+    )
 
 
 def test_kmeans_streams_big_array_likes(monkeypatch, tmp_path):
-    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(kmeanslab.scale._local, "STREAM_MIN_BYTES", 0)
     calls = []
-    real = streaming.fit_kmeans
-    monkeypatch.setattr(streaming, "fit_kmeans", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    _spy_local_blocks(monkeypatch, calls)
     start = _start(BLOBS, 6)
     ref = KMeans(6, init=start, algorithm="lloyd").fit(BLOBS)
     source = RowSliceable(BLOBS)
     model = KMeans(6, init=start).fit(source)
-    assert calls == [1]
+    assert calls == [RowSliceable]
     _assert_same_fit(model, ref)
     np.testing.assert_array_equal(model.predict(source), ref.predict(BLOBS))
     np.testing.assert_allclose(model.transform(source), ref.transform(BLOBS), rtol=1e-12)
     np.save(tmp_path / "x.npy", BLOBS)
     mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
     _assert_same_fit(KMeans(6, init=start).fit(mapped), ref)
-    assert calls == [1, 1]
+    assert calls == [RowSliceable, np.memmap]
 
 
-def test_block_errors_name_the_rows():
+def test_block_errors_name_the_rows(monkeypatch):
     X = BLOBS.copy()
     X[1234, 2] = np.nan
     with pytest.raises(InputError, match=r"NaN.*rows 1200:1300"):
@@ -188,15 +206,16 @@ def test_block_errors_name_the_rows():
     with pytest.raises(InputError, match="block_rows"):
         fit_kmeans(KMeans(3), BLOBS, block_rows=0)
     model = KMeans(3, random_state=0).fit(BLOBS)
+    monkeypatch.setattr(kmeanslab.scale._local, "STREAM_MIN_BYTES", 0)
     with pytest.raises(InputError, match="expecting 5 features"):
-        streaming.predict(model, RowSliceable(np.ones((4, 3))))
+        model.predict(RowSliceable(np.ones((4, 3))))
 
 
 def test_iter_blocks_feeds_partial_fit():
     from kmeanslab import MiniBatchKMeans
 
     source = RowSliceable(BLOBS)
-    blocks = list(streaming.iter_blocks(source, block_rows=512))
+    blocks = list(scale.iter_blocks(source, block_rows=512))
     assert [len(b) for b in blocks] == [512] * 5 + [440]
     model = MiniBatchKMeans(6, random_state=0)
     for block in blocks:
@@ -208,11 +227,10 @@ def test_cli_streams_npy_input(monkeypatch, tmp_path, capsys):
     import kmeanslab.cli.fit
     from kmeanslab.cli import main
 
-    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(kmeanslab.scale._local, "STREAM_MIN_BYTES", 0)
     monkeypatch.setattr(kmeanslab.cli.fit, "STREAM_MIN_BYTES", 0)
     calls = []
-    real = streaming.fit_kmeans
-    monkeypatch.setattr(streaming, "fit_kmeans", lambda *a, **kw: calls.append(type(a[1])) or real(*a, **kw))
+    _spy_local_blocks(monkeypatch, calls)
     np.save(tmp_path / "x.npy", BLOBS)
     assert main(["fit", str(tmp_path / "x.npy"), "-k", "6", "--out", str(tmp_path / "out")]) == 0
     assert calls == [NpyFile]
@@ -236,7 +254,7 @@ _CHILD = textwrap.dedent(
     path, headroom, n_real = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     from kmeanslab import KMeans
     from kmeanslab.cli import main
-    from kmeanslab.streaming import NpyFile, fit_kmeans
+    from kmeanslab.scale import LocalBlocks, NpyFile
 
     d = 256
     rng = np.random.default_rng(0)
@@ -244,7 +262,7 @@ _CHILD = textwrap.dedent(
     # thread pools, so the limit below measures what the fit itself needs.
     np.save(path + ".warm.npy", rng.standard_normal((4000, d), dtype=np.float32))
     with NpyFile(path + ".warm.npy") as warm:
-        fit_kmeans(KMeans(4, max_iter=2, random_state=0), warm, block_rows=1000)
+        KMeans(4, max_iter=2, random_state=0).fit(LocalBlocks(warm, block_rows=1000))
     main(["fit", path + ".warm.npy", "-k", "2", "--max-iter", "2"])
     base = status("VmSize")
     limit = base + headroom

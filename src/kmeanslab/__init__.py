@@ -2,7 +2,9 @@
 
 The functional API of the course assignment (``compute_sq_dists``, ``associate_centroids``,
 ``update_centroids``, ``rand_init``, ``k_means``) and the scikit-learn compatible
-:class:`KMeans` run on one chunked, compiled engine.
+:class:`KMeans` and :class:`MiniBatchKMeans` run on one chunked, compiled engine (see
+:mod:`kmeanslab.cluster`, which teaches the algorithm and its vocabulary); data beyond memory
+is read through the block sources of :mod:`kmeanslab.scale`. This module only re-exports.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ __all__ = [
     "__version__",
 ]
 
-# Submodules with heavier imports (matplotlib, dask, ...) load on first use.
-_LAZY_MODULES = ("datasets", "io", "experiments", "scale", "text")
+# Subpackages with heavier imports (matplotlib, pandas, the text model) load on first use
+# (PEP 562); cluster, and scale and io below it, are loaded by the imports above.
+_LAZY_MODULES = ("datasets", "experiments", "text")
 
 
 def __getattr__(name: str) -> Any:

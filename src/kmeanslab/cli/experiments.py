@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import datasets
-from ..cluster import KMeans
+from ..cluster import INIT_METHODS, KMeans
 from ..datasets import Dataset, train_val_split
 from ..errors import InputError
 from ..experiments import (
@@ -214,7 +214,7 @@ def add_kmeans_arguments(parser: argparse.ArgumentParser, *, init: str = "k-mean
     parser.add_argument(
         "--init",
         default=init,
-        choices=["k-means++", "random", "gaussian", "uniform"],
+        choices=INIT_METHODS,
         help=f"initialisation (default: {init})",
     )
     parser.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")

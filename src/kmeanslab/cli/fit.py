@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cluster import KMeans
+from ..cluster import ALGORITHMS, EMPTY_POLICIES, INIT_METHODS, STOP_RULES, KMeans
 from ..io import prepare_out_dir, write_csv, write_json
 from ..scale import STREAM_MIN_BYTES, as_dask_array, connect, open_npy
 from ._common import add_data_arguments, auto_or_positive_int, console, load_data, non_negative_float, positive_int
@@ -27,7 +27,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--init",
         default="k-means++",
-        choices=["k-means++", "random", "gaussian", "uniform"],
+        choices=INIT_METHODS,
         help="initialisation (default: k-means++)",
     )
     p.add_argument(
@@ -38,16 +38,16 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per run (default: 300)")
     p.add_argument("--tol", type=non_negative_float, default=1e-4, help="tolerance of the stop rule (default: 1e-4)")
-    p.add_argument("--stop", choices=["shift", "loss"], default="shift", help="stop rule (default: shift)")
+    p.add_argument("--stop", choices=STOP_RULES, default="shift", help="stop rule (default: shift)")
     p.add_argument(
         "--empty",
-        choices=["relocate", "zeros", "keep"],
+        choices=EMPTY_POLICIES,
         default="relocate",
         help="empty-cluster policy (default: relocate)",
     )
     p.add_argument(
         "--algorithm",
-        choices=["auto", "lloyd", "hamerly", "elkan", "yinyang"],
+        choices=ALGORITHMS,
         default="auto",
         help="assignment algorithm (default: auto)",
     )
@@ -100,7 +100,7 @@ def run_fit(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace):
     """DATA as ``load_data`` reads it, except a large ``.npy``: opened for block reads.
 
-    KMeans then streams it (see :mod:`kmeanslab.streaming`) instead of mapping it whole.
+    KMeans then streams it (see :mod:`kmeanslab.scale`) instead of mapping it whole.
     """
     path = getattr(args, "data", None)
     if path and str(path).lower().endswith(".npy") and not args.columns and Path(path).is_file():

@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 
+from ..cluster import INIT_METHODS
 from ..errors import InputError
 from ..experiments.report import DemoConfig, data_report, run_demo
 from ..io import prepare_out_dir
@@ -38,7 +39,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--init",
         default="k-means++",
-        choices=["k-means++", "random", "gaussian", "uniform"],
+        choices=INIT_METHODS,
         help="initialisation (default: k-means++)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

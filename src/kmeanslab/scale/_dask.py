@@ -1,13 +1,13 @@
-"""k-means on Dask: each Lloyd iteration is a map-reduce over the blocks of a ``dask.array``.
+"""The Dask block source: the row blocks of a ``dask.array`` on a ``dask.distributed`` cluster.
 
-``KMeans.fit(X)`` with a dask array ``X`` comes here (see :func:`fit_kmeans`). The row blocks
-of X are materialised on the workers of the active ``dask.distributed`` client and stay there
-for the fit. Every iteration then sends the ``k x d`` centres to the workers; each block runs
-the engine's Lloyd pass and returns its per-cluster sums, weights and partial loss; the
-partials are combined in a fixed tree on the workers and the client turns the one remaining
-``(k x d, k, 1)`` partial into the new centres. The data never cross the network after the
-first materialisation. Seeding is k-means‖ (Bahmani et al. 2012). The algorithms themselves
-live in :mod:`kmeanslab.streaming`; this module is the Dask executor they run on.
+``KMeans.fit(X)`` with a dask array ``X`` fits on :class:`DaskBlocks`. The row blocks of X are
+materialised on the workers of the active client and stay there for the fit. Every Lloyd
+iteration then sends the ``k x d`` centres to the workers; each block returns its per-cluster
+sums, weights and partial loss; the partials are combined in a fixed tree on the workers and
+the client turns the one remaining partial into the new centres. The data never cross the
+network after the first materialisation. The Lloyd loop and the seeding (k-means‖, Bahmani et
+al. 2012) are the ones every source runs (:mod:`kmeanslab.cluster`); this module only says how
+a pass over the blocks runs on Dask.
 
 Dask is an optional extra: ``pip install 'kmeanslab[dask]'``. Without it, the functions here
 raise :class:`kmeanslab.errors.MissingExtraError`; importing this module never needs it.
@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, streaming
-from .errors import InputError, MissingExtraError
-from .validation import check_data
+from .._core import assign, compute_context, row_sq_norms
+from ..errors import InputError, MissingExtraError
+from ..validation import check_data, check_sample_weight
+from ._base import DEFAULT_BLOCK_BYTES, BlockSource, check_block, check_shape, default_block_rows, work_dtype
 
 __all__ = [
     "is_dask_array",
@@ -34,9 +35,7 @@ __all__ = [
     "connect",
     "as_dask_array",
     "DaskBlocks",
-    "fit_kmeans",
-    "predict",
-    "transform",
+    "map_dask_rows",
 ]
 
 # Partials combined per reduction task: a tree of depth log8(blocks), in a fixed order, so a
@@ -104,15 +103,15 @@ def connect(scheduler: str, *, n_threads: int = 1) -> Iterator[Any]:
         yield client
 
 
-def as_dask_array(X: Any, *, block_bytes: int = streaming.DEFAULT_BLOCK_BYTES, min_blocks: int = 1):
-    """Wrap an array or a row-sliceable array-like (e.g. :class:`kmeanslab.streaming.NpyFile`).
+def as_dask_array(X: Any, *, block_bytes: int = DEFAULT_BLOCK_BYTES, min_blocks: int = 1):
+    """Wrap an array or a row-sliceable array-like (e.g. :class:`kmeanslab.scale.NpyFile`).
 
     Blocks hold about ``block_bytes`` each, and there are at least ``min_blocks`` of them. A
     :class:`NpyFile` travels to the workers as its path: each worker reads its own blocks.
     """
     da, _ = require_dask()
-    n, d = streaming._check_shape(X, "X")
-    rows = streaming.default_block_rows(d, np.dtype(X.dtype).itemsize, block_bytes)
+    n, d = check_shape(X, "X")
+    rows = default_block_rows(d, np.dtype(X.dtype).itemsize, block_bytes)
     rows = max(1, min(rows, math.ceil(n / max(1, min_blocks))))
     return da.from_array(X, chunks=(rows, d), asarray=True)
 
@@ -136,19 +135,17 @@ def _validated_weights(w, index: int) -> np.ndarray:
 
 
 def _result_only(fn, *args):
-    with _core.compute_context():
+    with compute_context():
         return fn(*args)[1]
 
 
 def _state_and_result(fn, *args):
-    with _core.compute_context():
+    with compute_context():
         return fn(*args)
 
 
 def _sq_norms(X_b):
-    from ._core import row_sq_norms
-
-    with _core.compute_context():
+    with compute_context():
         return row_sq_norms(X_b)
 
 
@@ -167,65 +164,50 @@ def _combine_all(combine, *parts):
     return out
 
 
-def _final_stats_block(X_b, x_sq_b, w_b, state, info, centers):
-    _, (_, inertia, counts) = streaming.final_block(X_b, x_sq_b, w_b, state, info, centers)
-    return None, (inertia, counts)
-
-
-def _add_pairs(a, b):
-    return a[0] + b[0], a[1] + b[1]
-
-
-def _shell(model):
-    """A bare fitted KMeans with ``model``'s centres: what a worker needs to predict."""
-    from .estimator import KMeans
-
-    shell = KMeans(n_clusters=model.cluster_centers_.shape[0])
-    shell.cluster_centers_ = np.asarray(model.cluster_centers_)
-    shell.n_features_in_ = int(model.n_features_in_)
-    return shell
-
-
-def _predict_block(block, shell):
-    return shell.predict(np.asarray(block))
-
-
-def _transform_block(block, shell):
-    return shell.transform(np.asarray(block))
+def _take_rows(X_b, local_rows):
+    return np.ascontiguousarray(X_b[local_rows])
 
 
 def _labels_block(block, centers):
-    from ._core import assign
-
     return assign(check_data(np.asarray(block), "X"), centers)[0]
 
 
-# --------------------------------------------------------------------------- the Dask executor
+# --------------------------------------------------------------------------- the Dask source
 
 
-class DaskBlocks:
-    """The block executor of :mod:`kmeanslab.streaming` on a ``dask.distributed`` cluster.
+class DaskBlocks(BlockSource):
+    """The row blocks of a dask array, held on the workers of a ``dask.distributed`` cluster.
 
     The row blocks of X (and of the weights) are futures on the workers; per-block state (the
-    k-means‖ distances) stays there too. Tasks are pure (keys are hashes of their inputs) and
-    have lineage back to X's graph, so Dask recomputes whatever a lost worker held.
+    labels of the Lloyd loop, the k-means‖ distances) stays there too. Tasks are pure (keys are
+    hashes of their inputs) and have lineage back to X's graph, so Dask recomputes whatever a
+    lost worker held. Blocks are not resident: no state refers to a block, so that no task
+    holds a block alive beyond the blocks themselves.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        Default: the active client (:func:`active_client`).
+    X : dask.array.Array of shape (n_samples, n_features)
+        Its row blocks are the unit of work (rechunked to whole rows if needed).
+    sample_weight : array-like or dask array of shape (n_samples,), optional
     """
 
     def __init__(self, client, X, sample_weight: Any = None, *, name: str = "X"):
         da, _ = require_dask()
+        client = client or active_client()
         if X.ndim != 2:
             raise InputError(f"{name} must be a 2-D array of shape (n_samples, n_features); got shape {X.shape}")
         self.client = client
         self.name = name
-        self.dtype = streaming._work_dtype(X.dtype, name)
+        self.dtype = work_dtype(X.dtype, name)
         if X.numblocks[1] != 1:
             X = X.rechunk({1: -1})  # whole rows in every block
         self.array = X
         self.d = int(X.shape[1])
         parts = list(X.to_delayed().ravel())
         self.blocks = [
-            client.submit(streaming._check_block, raw, name, f"block {i}")
-            for i, raw in enumerate(client.compute(parts))
+            client.submit(check_block, raw, name, f"block {i}") for i, raw in enumerate(client.compute(parts))
         ]
         sizes = X.chunks[0]
         if any(math.isnan(s) for s in sizes):
@@ -243,8 +225,6 @@ class DaskBlocks:
         if sample_weight is None:
             return [None] * len(self.blocks), float(self.n)
         if not is_dask_array(sample_weight):
-            from .validation import check_sample_weight
-
             sample_weight = da.from_array(check_sample_weight(sample_weight, self.n), chunks=(tuple(self.sizes),))
         if sample_weight.ndim != 1 or sample_weight.shape[0] != self.n:
             raise InputError(
@@ -298,76 +278,33 @@ class DaskBlocks:
         starts = np.array([a for a, _ in self.bounds])
         which = np.searchsorted(starts, rows, side="right") - 1
         futures = [
-            self.client.submit(streaming.take_local, self.blocks[i], rows[which == i] - starts[i])
-            for i in np.unique(which)
+            self.client.submit(_take_rows, self.blocks[i], rows[which == i] - starts[i]) for i in np.unique(which)
         ]
         parts = self.client.gather(futures)
         return np.concatenate(parts) if parts else np.empty((0, self.d), dtype=self.dtype)
 
-    def final(self, centers: np.ndarray):
-        _, parts = self.map(_final_stats_block, centers)
-        inertia, counts = self.reduce(parts, _add_pairs)
-        labels = self.array.map_blocks(_labels_block, centers, dtype=np.int32, drop_axis=1)
-        return labels, float(inertia), counts
+    def final_labels(self, parts: list, centers: np.ndarray):
+        """A lazy dask array of the labels, recomputed from X when asked for (nothing is held)."""
+        return self.array.map_blocks(_labels_block, centers, dtype=np.int32, drop_axis=1)
 
     def release(self) -> None:
         """Let the cluster forget the fit's blocks."""
         self.blocks = self.x_sq = self.weights = []
 
 
-# --------------------------------------------------------------------------- the estimator's way in
+# --------------------------------------------------------------------------- functions of rows
 
 
-def fit_kmeans(model, X, sample_weight: Any = None, *, client=None, on_iteration: Callable | None = None):
-    """Fit ``model`` (a :class:`kmeanslab.KMeans`) on the dask array ``X`` on a Dask cluster.
+def map_dask_rows(X, fn: Callable, *args: Any, dtype: Any, n_columns: int | None = None):
+    """``fn(block, *args)`` on every row block of the dask array ``X``, lazily.
 
-    Parameters
-    ----------
-    model : KMeans
-    X : dask.array.Array of shape (n_samples, n_features)
-        Its row blocks are the unit of work (rechunked to whole rows if needed).
-    sample_weight : array-like or dask array of shape (n_samples,), optional
-    client : distributed.Client, optional
-        Default: the active client (:func:`active_client`).
-    on_iteration : callable, optional
-        Called as ``on_iteration(iteration, centers, loss)`` after each Lloyd iteration.
-
-    Returns
-    -------
-    model
-        Fitted. ``cluster_centers_`` is a NumPy array; ``labels_`` a lazy dask array (the
-        nearest centre of each row, computed from X when asked for).
+    ``fn`` returns one value per row (``n_columns=None``) or ``n_columns`` values per row; it
+    receives the raw block and validates it itself.
     """
     require_dask()
-    client = client or active_client()
-    blocks = DaskBlocks(client, X, sample_weight)
-    try:
-        return streaming.fit_blockwise(model, blocks, X, on_iteration=on_iteration)
-    finally:
-        blocks.release()
-
-
-def _check_predict_input(model, X):
-    from sklearn.utils.validation import check_is_fitted, validate_data
-
-    require_dask()
-    check_is_fitted(model)
     if X.ndim != 2:
         raise InputError(f"X must be a 2-D array of shape (n_samples, n_features); got shape {X.shape}")
-    streaming._check_n_features(model, int(X.shape[1]))
-    validate_data(model, X, skip_check_array=True, reset=False)
-    return X.rechunk({1: -1}) if X.numblocks[1] != 1 else X
-
-
-def predict(model, X):
-    """The nearest centre of every row of the dask array ``X``, as a lazy int32 dask array."""
-    X = _check_predict_input(model, X)
-    return X.map_blocks(_predict_block, _shell(model), dtype=np.int32, drop_axis=1)
-
-
-def transform(model, X):
-    """Distances from every row of ``X`` to every centre, as a lazy dask array (n, k)."""
-    X = _check_predict_input(model, X)
-    k = model.cluster_centers_.shape[0]
-    dtype = streaming._work_dtype(X.dtype)
-    return X.map_blocks(_transform_block, _shell(model), dtype=dtype, chunks=(X.chunks[0], (k,)))
+    X = X.rechunk({1: -1}) if X.numblocks[1] != 1 else X
+    if n_columns is None:
+        return X.map_blocks(fn, *args, dtype=dtype, drop_axis=1)
+    return X.map_blocks(fn, *args, dtype=dtype, chunks=(X.chunks[0], (n_columns,)))

@@ -21,17 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from ._assigners import _one_thread, make_assigner
-from ._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
-from .errors import InputError
-from .estimator import KMeans
-from .initialization import initial_centers
-from .validation import (
-    as_generator,
-    check_float,
-    check_int,
-    check_sample_weight,
-)
+from .._assigners import _one_thread, make_assigner
+from .._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
+from ..scale import InMemoryBlocks
+from ..validation import as_generator, check_sample_weight
+from ._base import _BaseKMeans, boolean, integer, number, optional
+from ._seeding import initial_centers
 
 __all__ = ["MiniBatchKMeans"]
 
@@ -130,7 +125,7 @@ def _reassign(centers, counts, batch, d2, weights, rng, ratio, periodic, stale=N
     return movers
 
 
-class MiniBatchKMeans(KMeans):
+class MiniBatchKMeans(_BaseKMeans):
     """K-means by mini-batches: a fast approximation of :class:`kmeanslab.KMeans` for big n.
 
     Parameters
@@ -193,12 +188,17 @@ default="k-means++"
     [[1.0, 2.0], [10.0, 2.0]]
     """
 
-    # KMeans parameters that mini-batch does not take, fixed at what its steps do: the shift
-    # rule for tol, starved centres moved, the full Lloyd pass on every batch. Class
-    # attributes, not parameters (get_params does not list them).
-    stop = "shift"
-    empty = "relocate"
-    algorithm = "lloyd"
+    _parameter_constraints = {
+        "max_iter": integer(1),
+        "batch_size": integer(1),
+        "tol": number(0.0),
+        "max_no_improvement": optional(integer(0)),
+        "init_size": optional(integer(1)),
+        "compute_labels": boolean,
+        "reassignment_ratio": number(0.0),
+    }
+    # As scikit-learn's MiniBatchKMeans: seedings on samples are cheap but noisy.
+    _n_init_when_auto = 3
 
     def __init__(
         self,
@@ -229,49 +229,20 @@ default="k-means++"
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
 
-    # ------------------------------------------------------------------ validation
-
-    def _check_params(self, X: np.ndarray) -> dict:
-        # KMeans's checks and messages for n_clusters, init, n_init, max_iter and tol (it also
-        # reads stop, empty and algorithm: the class attributes above).
-        base = super()._check_params(X)
-        n_init = base["n_init"]
-        if isinstance(self.n_init, str) and self.n_init == "auto" and n_init > 1:
-            n_init = 3  # as scikit-learn's MiniBatchKMeans: seedings on samples are cheap but noisy
-        patience = self.max_no_improvement
-        if patience is not None:
-            patience = check_int(patience, "max_no_improvement", min_value=0)
-        init_size = self.init_size
-        if init_size is not None:
-            init_size = check_int(init_size, "init_size", min_value=1)
-        if not isinstance(self.compute_labels, (bool, np.bool_)):
-            raise InputError(f"compute_labels={self.compute_labels!r} is not valid; expected True or False")
-        return dict(
-            n_clusters=base["n_clusters"],
-            init=base["init"],
-            n_init=n_init,
-            max_iter=base["max_iter"],
-            batch_size=check_int(self.batch_size, "batch_size", min_value=1),
-            tol=base["tol"],
-            patience=patience,
-            init_size=init_size,
-            ratio=check_float(self.reassignment_ratio, "reassignment_ratio", min_value=0.0),
-        )
-
     # ------------------------------------------------------------------ fitting
 
-    def _seed(self, X, x_sq, sampler, params, rng) -> np.ndarray:
+    def _seed(self, X, x_sq, sampler, rng) -> np.ndarray:
         """Initial centres from samples drawn by weight; with n_init > 1 the best on a held-out sample."""
-        k = params["n_clusters"]
-        if isinstance(params["init"], np.ndarray):
-            return params["init"].astype(np.float64)
-        size = params["init_size"] or max(3 * params["batch_size"], 3 * k)
+        k = self._n_clusters
+        if isinstance(self._init, np.ndarray):
+            return self._init.astype(np.float64)
+        size = self._init_size or max(3 * self._batch_size, 3 * k)
         size = int(min(size, max(k, math.ceil(sampler.n_effective))))
-        held_out = sampler.draw(rng, size) if params["n_init"] > 1 else None
+        held_out = sampler.draw(rng, size) if self._n_init > 1 else None
         best, best_cost = None, math.inf
-        for _ in range(params["n_init"]):
+        for _ in range(self._n_init):
             rows = sampler.draw(rng, size)
-            start = initial_centers(X[rows], k, params["init"], rng, None, x_sq[rows])
+            start = initial_centers(InMemoryBlocks(X[rows], None, x_sq[rows]), k, self._init, rng)
             if held_out is None:
                 return start
             _, d2 = assign(X[held_out], start.astype(X.dtype), x_sq[held_out])
@@ -289,7 +260,9 @@ default="k-means++"
         loss = float(d2.mean() if weights is None else np.dot(weights, d2) / max(weights.sum(), 1e-300))
         self._last_hit[hit] = self.n_steps_
         stale = None if stale_after is None else (self.n_steps_ - self._last_hit) >= stale_after
-        moved = _reassign(centers, self.counts_, batch, d2, weights, rng, self._ratio, self._reassignment_due(), stale)
+        moved = _reassign(
+            centers, self.counts_, batch, d2, weights, rng, self._reassignment_ratio, self._reassignment_due(), stale
+        )
         self._last_hit[moved] = self.n_steps_
         self.n_steps_ += 1
         return loss, float(np.sum((centers - before) ** 2))
@@ -300,6 +273,18 @@ default="k-means++"
         self._last_hit = np.zeros(centers.shape[0], dtype=np.int64)
         self.n_steps_ = 0
 
+    def _resume(self) -> None:
+        """The private state of the steps, rebuilt from the public one (a model read by ``load``).
+
+        The centres continue from ``cluster_centers_`` (in float64: a float32 model continues
+        from its rounded centres) and the counts from ``counts_``; staleness starts afresh.
+        """
+        self._reassignment_ratio = number(0.0)(self.reassignment_ratio, "reassignment_ratio")
+        self._rng = as_generator(self.random_state)
+        self._centers64 = np.array(self.cluster_centers_, dtype=np.float64)
+        self.counts_ = np.array(self.counts_, dtype=np.float64)
+        self._last_hit = np.full(self._centers64.shape[0], self.n_steps_, dtype=np.int64)
+
     @staticmethod
     def _serial(effort: float) -> bool:
         """Whether a pass of ``effort`` multiply-adds (a batch, the seeding sample) runs on one thread.
@@ -307,7 +292,7 @@ default="k-means++"
         Starting a parallel region costs microseconds on idle cores but a scheduler time slice
         when another process holds one, and a batch step is short: on a busy 2-core machine
         a 1024 x 784 step took 15 ms on two threads against 1.3 ms on one at k = 10 (3.1 ms at
-        k = 100). Unlike the probing policy of the pruning steps (:mod:`kmeanslab.pruning`),
+        k = 100). Unlike the probing policy of the pruning steps (:mod:`kmeanslab._assigners`),
         whose passes cover all of X, the rule is fixed: below :data:`SERIAL_BATCH_WORK`
         (about 10 ms of work on one core), one thread. The slabs, and so the results, do not
         depend on it.
@@ -332,25 +317,24 @@ default="k-means++"
         self
         """
         X = self._check_X(X, reset=True)
-        params = self._check_params(X)
+        self._validate_params(X.shape[0], X.shape[1], X.dtype)
         weights = check_sample_weight(sample_weight, X.shape[0])
         rng = as_generator(self.random_state)
         sampler = _Sampler(X, weights)
         n_eff = sampler.n_effective
-        batch_size = params["batch_size"]
+        batch_size = self._batch_size
         x_sq = row_sq_norms(X)
-        tol = params["tol"] * mean_feature_variance(X, weights) if params["tol"] > 0 else 0.0
-        n_steps = max(1, math.ceil(params["max_iter"] * n_eff / batch_size))
-        stopper = _EarlyStop(min(1.0, 2.0 * batch_size / (n_eff + 1.0)), params["patience"], tol)
-        self._ratio = params["ratio"]
+        tol = self._tol * mean_feature_variance(X, weights) if self._tol > 0 else 0.0
+        n_steps = max(1, math.ceil(self._max_iter * n_eff / batch_size))
+        stopper = _EarlyStop(min(1.0, 2.0 * batch_size / (n_eff + 1.0)), self._max_no_improvement, tol)
         # A centre no batch has hit for an epoch has an empty cluster (a cluster holding a
         # fraction p of the data is missed by an epoch of draws with probability ~exp(-p·n)).
         epoch = max(1, math.ceil(n_eff / batch_size))
-        k, d = params["n_clusters"], X.shape[1]
+        k, d = self._n_clusters, X.shape[1]
         with compute_context():
-            seed_rows = params["init_size"] or max(3 * batch_size, 3 * k)
+            seed_rows = self._init_size or max(3 * batch_size, 3 * k)
             with _one_thread(self._serial(seed_rows * k * d)):
-                self._start(self._seed(X, x_sq, sampler, params, rng))
+                self._start(self._seed(X, x_sq, sampler, rng))
             for step in range(n_steps):
                 with _one_thread(self._serial(batch_size * k * d)):
                     rows = sampler.draw(rng, batch_size)
@@ -387,18 +371,20 @@ default="k-means++"
         first = not hasattr(self, "cluster_centers_")
         X = self._check_X(X, reset=first)
         weights = check_sample_weight(sample_weight, X.shape[0])
-        params = self._check_params(X) if first else None
-        k = params["n_clusters"] if first else self.cluster_centers_.shape[0]
+        if first:
+            self._validate_params(X.shape[0], X.shape[1], X.dtype)
+        elif not hasattr(self, "_centers64"):
+            self._resume()
+        k = self.cluster_centers_.shape[0] if not first else self._n_clusters
         with compute_context(), _one_thread(self._serial(X.shape[0] * k * X.shape[1])):
             x_sq = row_sq_norms(X)
             if first:
-                self._ratio = params["ratio"]
                 self._rng = as_generator(self.random_state)
-                init = params["init"]
+                init = self._init
                 self._start(
                     init.astype(np.float64)
                     if isinstance(init, np.ndarray)
-                    else initial_centers(X, k, init, self._rng, weights, x_sq)
+                    else initial_centers(InMemoryBlocks(X, weights, x_sq), k, init, self._rng)
                 )
             loss, _ = self._step(X, weights, x_sq, self._rng)
             self.cluster_centers_ = self._centers64.astype(X.dtype)
