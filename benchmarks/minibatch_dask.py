@@ -1,7 +1,7 @@
 """Mini-batch, streaming and Dask against the exact in-memory fit, on MNIST-60k-shift.
 
 Run ``python -m benchmarks.minibatch_dask`` (``--quick`` for a short run). Needs the MNIST test
-images under ``$KMEANSLAB_DATA/mnist`` (read by :func:`kmeanslab.bench.mnist_60k_shift`, the same
+images under ``$KMEANSLAB_DATA/mnist`` (read by :func:`benchmarks.shapes.mnist_60k_shift`, the same
 MNIST-60k-shift as the speed benchmark: the 10000 test images and five one-pixel shifts of them,
 60000 x 784 float32); the Dask rows need ``kmeanslab[dask]``.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmeanslab.bench import _start, machine_summary, measure, mnist_60k_shift
+from benchmarks.compare import _start, machine_summary, measure, mnist_60k_shift
 
 
 def _timed(fn):
@@ -129,7 +129,8 @@ def bench_minibatch(X, ks, seeds, batch_size):
 
 def bench_streaming(X, k, seed):
     from kmeanslab import KMeans
-    from kmeanslab.streaming import NpyFile, fit_kmeans
+    from kmeanslab.scale import NpyFile
+    from kmeanslab.streaming import fit_kmeans  # forces streaming below the threshold; not in kmeanslab.scale
 
     start = _start(X, k, seed)
     t_mem, mem = _timed(lambda: KMeans(k, init=start, algorithm="lloyd").fit(X))
@@ -161,7 +162,7 @@ def bench_streaming(X, k, seed):
 
 def _dask_fit(model, X):
     """Fit on the dask array X; returns the seconds and the time of every iteration's end."""
-    from kmeanslab.distributed import fit_kmeans
+    from kmeanslab.distributed import fit_kmeans  # takes on_iteration; not in kmeanslab.scale
 
     stamps = []
     run = measure(lambda: fit_kmeans(model, X, on_iteration=lambda *_: stamps.append(time.perf_counter())))
@@ -177,8 +178,7 @@ def bench_dask(X, k, seed, n_workers, n_blocks):
     from distributed import Client, LocalCluster
 
     from kmeanslab import KMeans
-    from kmeanslab.distributed import as_dask_array
-    from kmeanslab.streaming import NpyFile
+    from kmeanslab.scale import NpyFile, as_dask_array
 
     start = _start(X, k, seed).astype(np.float64)
     widths = (30, 8, 6, 8, 10, 16, 12)
