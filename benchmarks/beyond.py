@@ -173,7 +173,7 @@ def out_of_core_rows(
     n_iter: int = 3,
     seeding: bool = True,
     seeding_repeats: int = 1,
-    seeding_timeout: float = 900.0,
+    seeding_timeout: float = 300.0,
     seed: int = 0,
     tmp_dir=None,
     log=None,

@@ -94,6 +94,7 @@ SECTIONS = (
     "scaling",
 )
 MATRIX_SECTIONS = ("convergence", "iteration", "memory")
+BUSY_LOAD = 1.5  # a one-minute load average above this at the start gets a warning in the output
 
 # The mini-batch rows: the issue names MNIST-60k-shift at k = 10 and 100, and the blobs shapes.
 MINIBATCH_KS = {"mnist": (10, 100), "blobs2": (10, 100), "blobs64": (1000,)}
@@ -228,7 +229,7 @@ def _matrix_rows(shape, X, args, peaks, log) -> list[dict]:
             rows += cell
             reference_inertia = cell[-1]["reference_inertia"]
         if "iteration" in args.sections:
-            n_iter = 3 if args.quick else 10
+            n_iter = 3 if args.quick else 5
             rows += iteration_cell(X, shape, k, args.repeats, n_iter, peaks=peaks, peer_names=args.peers, log=log)
         if "memory" in args.sections:
             if log:
@@ -249,6 +250,12 @@ def run(args, log=print) -> dict:
         f"# {machine_summary()}",
         "# peers: " + "; ".join(f"{name} {note}" for name, note in peer_notes().items()),
     ]
+    load = os.getloadavg()[0]
+    if load > BUSY_LOAD:
+        header.append(
+            f"# WARNING: load average {load:.1f} on {os.cpu_count()} cores: other work shares this machine; the "
+            "times and the measured peaks (hence the floors) are not the machine's"
+        )
     for line in header:
         log(line)
     peaks = None
@@ -335,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeding-timeout",
         type=float,
         default=None,
-        help="seconds after which the seeding on the file is stopped and counted as missed (default 900; quick 180)",
+        help="seconds after which the seeding on the file is stopped and counted as missed (default 300; quick 120)",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the rows and checks as JSON")
     parser.add_argument("--out", metavar="FILE", help="also write the markdown (tables and checks) to FILE")
@@ -375,7 +382,7 @@ def parse_args(argv) -> argparse.Namespace:
     if args.seeding_timeout is not None and not args.seeding_timeout > 0:
         raise InputError(f"--seeding-timeout={args.seeding_timeout} is not valid; expected a number of seconds > 0")
     args.repeats = args.repeats or (1 if args.quick else 3)
-    args.seeding_timeout = args.seeding_timeout or (180.0 if args.quick else 900.0)
+    args.seeding_timeout = args.seeding_timeout or (120.0 if args.quick else 300.0)
     return args
 
 

@@ -41,6 +41,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]  # where ``python -m benchmarks
 # machine's own could not be measured.
 READ_BYTES_PER_S = 13e9
 PEAK_FLOPS = 159e9
+SETTLE_S = 0.25  # pause before each timed run; see alternate
 
 
 def proc_status_kib(key: str) -> int | None:
@@ -91,17 +92,24 @@ def measure(fn: Callable[[], Any]) -> Run:
 
 
 def alternate(
-    runners: dict[str, Callable[[], Any]], repeats: int, log=None, keep: str = "last"
+    runners: dict[str, Callable[[], Any]], repeats: int, log=None, keep: str = "last", settle_s: float = SETTLE_S
 ) -> dict[str, list[Run]]:
     """Run every runner once per round, in turn, for ``repeats`` rounds.
 
-    With ``keep="last"`` only the last round's result is kept (earlier ones are dropped to free
+    Round r starts at the r-th runner (A B C, B C A, C A B, ...), so that no runner always
+    follows the same one, and each run starts ``settle_s`` seconds after the previous one ended:
+    OpenMP and TBB workers keep spinning a while after a parallel region (by default up to
+    200 ms for Intel's runtimes), and would otherwise steal the next runner's cores. With
+    ``keep="last"`` only each runner's last result is kept (earlier ones are dropped to free
     their labels); ``keep="all"`` keeps every result.
     """
-    runs: dict[str, list[Run]] = {name: [] for name in runners}
+    names = list(runners)
+    runs: dict[str, list[Run]] = {name: [] for name in names}
     for r in range(repeats):
-        for name, fn in runners.items():
-            run = measure(fn)
+        shift = r % len(names) if names else 0
+        for name in names[shift:] + names[:shift]:
+            time.sleep(settle_s)
+            run = measure(runners[name])
             if keep == "last" and runs[name]:
                 runs[name][-1].result = None
             runs[name].append(run)

@@ -57,11 +57,13 @@ def test_machine_peaks_are_plausible():
     assert 1e8 < peaks["read_bytes_per_s"] < 1e12
 
 
-def test_alternate_runs_in_turn_and_keeps_the_last_result():
+def test_alternate_rotates_the_order_and_keeps_the_last_result():
     calls = []
-    runs = alternate({"a": lambda: calls.append("a") or 1, "b": lambda: calls.append("b") or 2}, 3)
-    assert calls == ["a", "b"] * 3
-    assert [r.result for r in runs["a"]] == [None, None, 1]
+    runners = {name: (lambda name=name: calls.append(name) or name.upper()) for name in "abc"}
+    runs = alternate(runners, 4, settle_s=0.0)
+    assert "".join(calls) == "abc" + "bca" + "cab" + "abc"
+    assert [r.result for r in runs["a"]] == [None, None, None, "A"]
+    assert [r.result for r in alternate(runners, 2, keep="all", settle_s=0.0)["b"]] == ["B", "B"]
     assert median([3.0, float("nan"), 1.0, 2.0]) == 2.0 and math.isnan(median([float("nan")]))
 
 
