@@ -92,18 +92,19 @@ def measure(fn: Callable[[], Any]) -> Run:
 
 
 def alternate(
-    runners: dict[str, Callable[[], Any]], repeats: int, log=None, keep: str = "last", settle_s: float = SETTLE_S
+    runners: dict[str, Callable[[], Any]], repeats: int, log=None, keep: str = "last", settle_s: float | None = None
 ) -> dict[str, list[Run]]:
     """Run every runner once per round, in turn, for ``repeats`` rounds.
 
     Round r starts at the r-th runner (A B C, B C A, C A B, ...), so that no runner always
-    follows the same one, and each run starts ``settle_s`` seconds after the previous one ended:
-    OpenMP and TBB workers keep spinning a while after a parallel region (by default up to
-    200 ms for Intel's runtimes), and would otherwise steal the next runner's cores. With
-    ``keep="last"`` only each runner's last result is kept (earlier ones are dropped to free
-    their labels); ``keep="all"`` keeps every result.
+    follows the same one, and each run starts ``settle_s`` seconds (default :data:`SETTLE_S`)
+    after the previous one ended: OpenMP and TBB workers keep spinning a while after a parallel
+    region (by default up to 200 ms for Intel's runtimes), and would otherwise steal the next
+    runner's cores. With ``keep="last"`` only each runner's last result is kept (earlier ones
+    are dropped to free their labels); ``keep="all"`` keeps every result.
     """
     names = list(runners)
+    settle_s = SETTLE_S if settle_s is None else settle_s
     runs: dict[str, list[Run]] = {name: [] for name in names}
     for r in range(repeats):
         shift = r % len(names) if names else 0

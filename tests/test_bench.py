@@ -20,6 +20,13 @@ from benchmarks.matrix import cell_floor, convergence_cell, iteration_cell, memo
 from benchmarks.peers import exact_inertia, kmeanslab_contenders, peer_contenders
 from benchmarks.timing import alternate, floor_bound, median
 
+
+@pytest.fixture(autouse=True)
+def no_pause_between_runs(monkeypatch):
+    """The pause that lets other libraries' worker threads go idle only slows these tests."""
+    monkeypatch.setattr("benchmarks.timing.SETTLE_S", 0.0)
+
+
 # --------------------------------------------------------------------------- floors
 
 
