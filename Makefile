@@ -50,8 +50,16 @@ test: $(VENV)/.installed-test
 		--cov=kmeanslab --cov-report=
 	$(BIN)/python -m pytest --cov=kmeanslab --cov-append --cov-report=term --cov-fail-under=$(COV_MIN)
 
+# The benchmark's peers, each installed from its wheel; one that cannot be installed is skipped
+# by the benchmark with a note. `make bench BENCH_ARGS="--quick"` for a few minutes' run;
+# BENCH_ARGS="--sections convergence --shapes mnist --out run.md" and so on (see --help).
+BENCH_PEERS ?= scikit-learn-intelex==2026.2.0 faiss-cpu==1.15.1
+BENCH_ARGS ?=
 bench: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.compare
+	@for peer in $(BENCH_PEERS); do \
+		$(PIP) install --quiet "$$peer" || echo "make bench: could not install $$peer; the benchmark skips it"; \
+	done
+	$(BIN)/python -m benchmarks.compare $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .coverage

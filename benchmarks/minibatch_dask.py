@@ -1,7 +1,7 @@
 """Mini-batch, streaming and Dask against the exact in-memory fit, on MNIST-60k-shift.
 
 Run ``python -m benchmarks.minibatch_dask`` (``--quick`` for a short run). Needs the MNIST test
-images under ``$KMEANSLAB_DATA/mnist`` (read by :func:`kmeanslab.bench.mnist_60k_shift`, the same
+images under ``$KMEANSLAB_DATA/mnist`` (read by :func:`benchmarks.shapes.mnist_60k_shift`, the same
 MNIST-60k-shift as the speed benchmark: the 10000 test images and five one-pixel shifts of them,
 60000 x 784 float32); the Dask rows need ``kmeanslab[dask]``.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmeanslab.bench import _start, machine_summary, measure, mnist_60k_shift
+from benchmarks.compare import _start, machine_summary, measure, mnist_60k_shift
 
 
 def _timed(fn):
