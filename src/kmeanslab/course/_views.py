@@ -76,7 +76,13 @@ def centroid_figure(
             sort_by_label=True,
             title=title,
         ),
-        caption + " " + coverage_sentence(shared, unnamed),
+        caption
+        + " "
+        + (
+            f"With {k} clusters for {len(clf.classes_)} digits, every digit has at least one."
+            if k > len(clf.classes_) and not unnamed
+            else coverage_sentence(shared, unnamed)
+        ),
         alt=(
             f"A grid of {k} grey-scale {image_side}×{image_side} images, the centres, each a blurred average "
             f"digit, sorted by the digit they stand for: {and_list(sorted(clf.cluster_labels_.tolist()))}. "
