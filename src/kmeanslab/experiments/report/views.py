@@ -83,9 +83,10 @@ def score_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def init_table(summary: pd.DataFrame) -> pd.DataFrame:
     """A summary of :func:`kmeanslab.experiments.compare_inits` runs by initialisation, for a reader."""
-    shown = format_mean_std(summary, [m for m in INIT_HEADERS if m != "iterations"], digits=4)
-    shown.insert(0, "iterations", format_mean_std(summary, ["iterations"], digits=3)["iterations"])
-    shown = shown.rename(columns=INIT_HEADERS)
+    # Scores in [0, 1] to 3 decimals as in the score tables, losses to 4 significant digits.
+    digits = {"iterations": 3, "accuracy": 3, "train_accuracy": 3}
+    parts = [format_mean_std(summary, [m], digits=digits.get(m, 4)) for m in INIT_HEADERS]
+    shown = pd.concat(parts, axis=1).rename(columns=INIT_HEADERS)
     shown["seeds"] = summary["runs"]
     return shown
 
