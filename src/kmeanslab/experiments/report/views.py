@@ -11,21 +11,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .document import format_mean_std
 
 __all__ = [
     "plus_minus",
-    "spread",
     "and_list",
     "elbow_table",
     "score_table",
     "init_table",
     "describe_elbow",
     "describe_accuracy",
-    "accuracy_sentence",
     "SCORE_HEADERS",
     "INIT_HEADERS",
 ]
@@ -46,14 +43,6 @@ def plus_minus(mean: float, std: float, decimals: int = 3) -> str:
     if not (math.isfinite(mean) and math.isfinite(std)):
         return "–"
     return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
-
-
-def spread(values: Sequence[float], decimals: int = 3) -> str:
-    """Mean ± std (``ddof=0``, as the tables) of a few runs' values, with how many."""
-    values = np.asarray(values, dtype=float)
-    return f"{plus_minus(float(values.mean()), float(values.std()), decimals)} over {values.size} seed" + (
-        "s" if values.size != 1 else ""
-    )
 
 
 def and_list(items: Sequence[Any]) -> str:
@@ -132,26 +121,3 @@ def describe_accuracy(table: pd.DataFrame, what: str) -> str:
         f"{acc[-1]:.2f} at k = {ks[-1]}, highest at k = {best} ({table.loc[best, 'accuracy_mean']:.2f}); dashed "
         "lines show NMI and ARI, and the right-hand axis reads the error rate."
     )
-
-
-def accuracy_sentence(table: pd.DataFrame, what: str) -> str:
-    """What an accuracy-against-k table says, its numbers as mean ± std over its seeds."""
-    first, last = table.index[0], table.index[-1]
-    best = table["accuracy_mean"].idxmax()
-    runs = int(table["runs"].iloc[0]) if "runs" in table.columns else 1
-
-    def acc(k):
-        return plus_minus(table.loc[k, "accuracy_mean"], table.loc[k, "accuracy_std"])
-
-    text = (
-        f"{what}, over {runs} seed{'s' if runs != 1 else ''} per k: test accuracy {acc(first)} at k = {first} "
-        f"and {acc(last)} at k = {last}; the best mean is at k = {best}."
-    )
-    peak = table["ari_mean"].idxmax()
-    if peak != last:
-        text += (
-            " More clusters than digits give each style of a digit its own centre, so accuracy keeps "
-            "rising, while the adjusted Rand index, which counts a digit split over several clusters "
-            f"against the clustering, peaks at k = {peak}."
-        )
-    return text
