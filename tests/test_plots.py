@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,6 +88,26 @@ def test_plot_cluster_grid_one_panel_per_model(blobs):
         plots.plot_cluster_grid(X, {})
 
 
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def grid_cells(fig) -> list:
+    """The images of an image-grid figure, row by row, cut out of its one picture (None: a blank cell)."""
+    (ax,) = fig.axes
+    (image,) = ax.images
+    canvas = np.ma.filled(np.ma.masked_invalid(image.get_array()), np.nan)
+    filled = ~np.isnan(canvas)
+    cells = []
+    for r0, r1 in _runs(filled.any(axis=1)):
+        for c0, c1 in _runs(filled.any(axis=0)):
+            cell = canvas[r0:r1, c0:c1]
+            cells.append(None if np.isnan(cell).all() else cell)
+    return cells
+
+
 @pytest.mark.parametrize("side", [8, 28])
 def test_plot_centroids_any_square_size(side):
     rng = np.random.default_rng(1)
@@ -93,38 +115,54 @@ def test_plot_centroids_any_square_size(side):
     labels = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]
     purity = np.linspace(0.5, 1.0, 12)
     fig = plots.plot_centroids(centres, labels=labels, purity=purity, sizes=range(12))
-    shown = [ax for ax in fig.axes if ax.images]
-    assert len(shown) == 12
-    assert shown[0].images[0].get_array().shape == (side, side)
-    assert shown[0].get_title() == "→ 3 (50%)\nn=0"
+    shown = grid_cells(fig)
+    assert len(shown) == 12 and all(cell is not None for cell in shown)
+    assert shown[0].shape == (side, side)
+    for cell, centre in zip(shown, centres):
+        np.testing.assert_array_equal(cell, centre.reshape(side, side))
+    titles = [t.get_text() for t in fig.axes[0].texts]
+    assert titles[0] == "→ 3 (50%)\nn=0" and len(titles) == 12
     assert "inferred label" in fig.get_suptitle()
 
 
 def test_plot_centroids_sorted_by_label():
     centres = np.arange(3 * 64, dtype=float).reshape(3, 64)
     fig = plots.plot_centroids(centres, labels=[7, 2, 7], purity=[0.5, 0.9, 0.8], sort_by_label=True)
-    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    titles = [t.get_text() for t in fig.axes[0].texts]
     assert titles == ["→ 2 (90%)", "→ 7 (80%)", "→ 7 (50%)"]
-    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), centres[1].reshape(8, 8))
+    np.testing.assert_array_equal(grid_cells(fig)[0], centres[1].reshape(8, 8))
 
 
 def test_plot_centroids_rejects_non_square_rows_and_wrong_label_count():
     with pytest.raises(InputError, match="10 features do not make a square image"):
         plots.plot_centroids(np.zeros((2, 10)))
     fig = plots.plot_centroids(np.zeros((2, 10)), image_shape=(2, 5))
-    assert fig.axes[0].images[0].get_array().shape == (2, 5)
+    assert grid_cells(fig)[0].shape == (2, 5)
     with pytest.raises(InputError, match="labels has 1 entries; expected 2"):
         plots.plot_centroids(np.zeros((2, 64)), labels=[1])
+
+
+def test_plot_centroids_rows_are_even_and_figures_fit_a_page():
+    # 10 centres: two rows of 5; 40: five rows of 8. Never wider than MAX_WIDTH.
+    for k, columns in ((2, 2), (10, 5), (20, 7), (40, 8)):
+        fig = plots.plot_centroids(np.random.default_rng(k).random((k, 784)))
+        assert len(grid_cells(fig)) == math.ceil(k / columns) * columns
+        assert fig.get_figwidth() <= plots.MAX_WIDTH
+        assert all(t.get_fontsize() >= 10 for t in fig.axes[0].texts)
 
 
 def test_plot_representatives_draws_each_index_once():
     images = np.random.default_rng(2).random((20, 8, 8))
     indices = np.array([[0, 5, 7], [3, -1, -1]])
     fig = plots.plot_representatives(images, indices, row_labels=["→ 0", "→ 1"])
-    drawn = [ax.images[0].get_array() for ax in fig.axes if ax.images]
-    assert len(drawn) == 4
+    cells = grid_cells(fig)
+    drawn = [cell for cell in cells if cell is not None]
+    assert len(drawn) == 4 and len(cells) == 6
     np.testing.assert_array_equal(drawn[1], images[5])
-    assert fig.axes[0].get_ylabel() == "→ 0"
+    np.testing.assert_array_equal(cells[3], images[3])
+    texts = fig.axes[0].texts
+    assert [t.get_text() for t in texts if t.get_ha() == "right"] == ["→ 0", "→ 1"]
+    assert [t.get_text() for t in texts if t.get_ha() == "center"] == ["nearest", "#2", "#3"]
     with pytest.raises(InputError, match="indices reach 20"):
         plots.plot_representatives(images, np.array([[20]]))
 
@@ -227,3 +265,69 @@ def test_save_figure_writes_a_png_atomically(tmp_path):
     assert path.read_bytes()[:8] == PNG_MAGIC
     assert [p.name for p in tmp_path.iterdir()] == ["curve.png"]
     assert plots.figure_to_png(fig)[:8] == PNG_MAGIC
+
+
+def test_clusters_differ_by_marker_as_well_as_colour(blobs):
+    X, model = blobs
+    fig = plots.plot_clusters(X[:, :2], model.labels_, model.cluster_centers_[:, :2])
+    clusters = fig.axes[0].collections[:-1]
+    shapes = [tuple(map(tuple, c.get_paths()[0].vertices.round(6))) for c in clusters]
+    assert len(set(shapes)) == len(clusters) == 3
+    grid = plots.plot_cluster_grid(X[:, :2], {3: KMeans(3, random_state=0).fit(X[:, :2])})
+    assert "shape" in [t.get_text() for t in grid.legends[0].get_texts()][1]
+
+
+def test_the_log_k_axis_says_so():
+    table = pd.DataFrame({"accuracy_mean": [0.4, 0.8], "accuracy_std": [0.0, 0.0]}, index=pd.Index([5, 100], name="k"))
+    assert plots.plot_accuracy_vs_k(table).axes[0].get_xlabel() == "k (number of clusters, log scale)"
+    linear = table.rename(index={100: 8})
+    assert plots.plot_accuracy_vs_k(linear).axes[0].get_xlabel() == "k (number of clusters)"
+
+
+def test_plot_elbow_panels_one_panel_per_table():
+    other = _elbow_table() * 10
+    other.attrs["knee"] = 2
+    fig = plots.plot_elbow_panels({"raw": _elbow_table(), "scaled": other}, title="J against k")
+    assert [ax.get_title() for ax in fig.axes] == ["raw", "scaled"]
+    assert [line.get_label() for ax in fig.axes for line in ax.lines if line.get_label().startswith("knee")] == [
+        "knee: k=3",
+        "knee: k=2",
+    ]
+    assert fig.get_suptitle() == "J against k" and fig.get_figwidth() <= plots.MAX_WIDTH
+    with pytest.raises(InputError, match="tables is empty"):
+        plots.plot_elbow_panels({})
+
+
+def test_plot_init_comparison_wraps_four_panels_into_two_columns():
+    runs = pd.DataFrame(
+        {
+            "init": ["gaussian", "random", "k-means++", "uniform"] * 2,
+            "mean_dist": np.linspace(5.7, 5.9, 8),
+            "iterations": [20, 25, 22, 15, 18, 16, 30, 12],
+            "accuracy": np.linspace(0.6, 0.7, 8),
+            "sse": np.linspace(1, 2, 8),
+        }
+    )
+    fig = plots.plot_init_comparison(runs, metrics=("mean_dist", "iterations", "accuracy"))
+    assert len(fig.axes) == 3 and fig.get_figwidth() <= plots.MAX_WIDTH
+    assert [t.get_text() for t in fig.axes[2].get_xticklabels()] == ["gaussian", "random", "k-means++", "uniform"]
+
+
+def test_plot_init_learning_curves_one_panel_per_init():
+    runs = pd.DataFrame(
+        {
+            "init": ["gaussian", "gaussian", "random"],
+            "loss_history": [[100.0, 10.0, 9.0], [90.0, 9.5], [20.0, 9.2, 9.1, 9.0]],
+        }
+    )
+    fig = plots.plot_init_learning_curves(runs, title="t")
+    assert [ax.get_title() for ax in fig.axes] == [
+        "gaussian: 2 runs, 2 ± 0 iterations",
+        "random: 1 runs, 4 ± 0 iterations",
+    ]
+    # Each run a line and a dot where it stopped; 100 / 9 > 10: a log loss axis, labelled as such.
+    gaussian = fig.axes[0]
+    assert [list(line.get_xdata()) for line in gaussian.lines] == [[1, 2, 3], [3], [1, 2], [2]]
+    assert gaussian.get_yscale() == "log" and gaussian.get_ylabel().endswith("log scale")
+    with pytest.raises(InputError, match="loss_history"):
+        plots.plot_init_learning_curves(runs.drop(columns="loss_history"))

@@ -7,8 +7,9 @@ import json
 import time
 
 from ..cluster import INIT_METHODS
+from ..course import DemoConfig, run_demo
 from ..errors import InputError
-from ..experiments.report import DemoConfig, data_report, run_demo
+from ..experiments.report import data_report
 from ..io import prepare_out_dir
 from ._common import console, positive_int
 from .experiments import add_source_arguments, fraction, load_source, parse_ks

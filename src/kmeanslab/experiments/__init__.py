@@ -2,7 +2,9 @@
 
 :mod:`~kmeanslab.experiments.core` holds the experiments (elbow, clusters as a classifier,
 initialisations compared), :mod:`~kmeanslab.experiments.plots` their figures and
-:mod:`~kmeanslab.experiments.report` the HTML report and the course demo.
+:mod:`~kmeanslab.experiments.report` the report: a document of sections, its HTML page and the
+report on a user's data. The course demo, which is content rather than library, is
+:mod:`kmeanslab.course`.
 """
 
 from .core import (

@@ -503,6 +503,7 @@ def compare_inits(
     inits: Sequence[str] = INITS,
     seeds: int | Sequence[int] = 10,
     *,
+    histories: bool = False,
     on_fit: OnFit = None,
     **kmeans_params: Any,
 ) -> pd.DataFrame:
@@ -521,6 +522,9 @@ def compare_inits(
         ``"gaussian"``, ``"random"`` (data points), ``"k-means++"``, ``"uniform"``.
     seeds : int or sequence of int, default=10
         The seeds themselves, or how many (``0 .. seeds-1``). Every init runs with every seed.
+    histories : bool, default=False
+        Add a ``loss_history`` column: each run's loss at every iteration (a list), for
+        :func:`kmeanslab.plots.plot_init_learning_curves`.
     on_fit : callable, optional
         Called after every fit.
     **kmeans_params
@@ -532,7 +536,8 @@ def compare_inits(
         One row per run: ``init``, ``seed``, ``sse`` (sum of squared distances), ``mse``
         (their mean), ``mean_dist`` (mean distance, the notebooks' J_clust), ``iterations``,
         ``converged`` and, with labels, ``accuracy``, ``error``, ``train_accuracy``, ``ari``,
-        ``nmi`` and ``purity``. :func:`summarize_runs` ``(runs, "init")`` gives means and spread.
+        ``nmi`` and ``purity``; with ``histories``, ``loss_history``. :func:`summarize_runs`
+        ``(runs, "init")`` gives means and spread.
     """
     X = check_data(X, "X")
     k = check_n_clusters(n_clusters, X.shape[0])
@@ -563,6 +568,8 @@ def compare_inits(
             }
             if labelled:
                 row.update(_classification_row(model, X, y, X_eval, y_eval))
+            if histories:
+                row["loss_history"] = [float(v) for v in model.loss_history_]
             rows.append(row)
     return pd.DataFrame(rows)
 

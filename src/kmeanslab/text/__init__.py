@@ -754,6 +754,7 @@ def plot_text_map(
     title: str = "Text clusters (PCA of the embeddings)",
     label_width: int = 28,
     max_labels: int = 300,
+    figsize: tuple[float, float] = (10.0, 8.0),
 ):
     """A 2-D PCA map of the points, coloured by cluster, each labelled with its text.
 
@@ -777,6 +778,8 @@ def plot_text_map(
     label_width : int, default=28
     max_labels : int, default=300
         Label at most this many distinct texts (all points are drawn).
+    figsize : (float, float), default=(10, 8)
+        Width and height in inches; a smaller map has room for fewer labels.
 
     Returns
     -------
@@ -803,7 +806,7 @@ def plot_text_map(
     coords = pca_2d(vectors[keep])
     kept_labels = labels[keep]
     n_clusters = int(labels.max()) + 1 if labels.size else 0
-    fig = Figure(figsize=(10, 8), dpi=_MAP_DPI, layout="constrained")
+    fig = Figure(figsize=figsize, dpi=_MAP_DPI, layout="constrained")
     ax = fig.add_subplot()
     for c in range(n_clusters):
         sel = kept_labels == c
