@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("metrics",),
     ("experiments",),
     ("text",),
+    ("course",),  # the course demo: content over experiments and text
     ("cli", "__main__"),
     ("",),  # the package __init__: it only re-exports
 ]
