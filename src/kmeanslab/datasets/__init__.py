@@ -30,7 +30,7 @@ for in ``mnist/`` and then at the top level, each gzipped or not.
 from ._base import Dataset
 from ._paths import DATA_ENV, FETCH_COMMAND, MNIST_FILES, find_mnist_files, get_data_home
 from .course import load_digits, load_faithful
-from .fetch import MIRROR_ENV, MNIST_MD5, MNIST_MIRRORS, DatasetStatus, fetch_mnist, list_datasets
+from .fetch import MIRROR_ENV, MNIST_MD5, MNIST_MIRRORS, MNIST_SIZES, DatasetStatus, fetch_mnist, list_datasets
 from .generators import make_blobs, train_val_split
 from .mnist import load_dataset_file, load_mnist, load_mnist_json, load_mnist_pickle, read_idx
 
@@ -54,6 +54,7 @@ __all__ = [
     "MIRROR_ENV",
     "MNIST_FILES",
     "MNIST_MD5",
+    "MNIST_SIZES",
     "MNIST_MIRRORS",
     "FETCH_COMMAND",
 ]

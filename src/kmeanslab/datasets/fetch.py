@@ -20,7 +20,7 @@ from ..errors import ChecksumError, DatasetNotFoundError, InputError
 from ..io import atomic_write
 from ._paths import DATA_ENV, fetch_hint, find_mnist_files, get_data_home, search_dirs
 
-__all__ = ["MIRROR_ENV", "MNIST_MD5", "MNIST_MIRRORS", "DatasetStatus", "fetch_mnist", "list_datasets"]
+__all__ = ["MIRROR_ENV", "MNIST_MD5", "MNIST_SIZES", "MNIST_MIRRORS", "DatasetStatus", "fetch_mnist", "list_datasets"]
 
 MIRROR_ENV = "KMEANSLAB_MNIST_MIRROR"
 # The checksums the original distribution publishes for the gzipped files.
@@ -29,6 +29,14 @@ MNIST_MD5 = {
     "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+# Their published sizes in bytes: a download stops (and is discarded) past its file's size, so a
+# mirror that serves something endless fills neither the disk nor the time.
+MNIST_SIZES = {
+    "train-images-idx3-ubyte.gz": 9912422,
+    "train-labels-idx1-ubyte.gz": 28881,
+    "t10k-images-idx3-ubyte.gz": 1648877,
+    "t10k-labels-idx1-ubyte.gz": 4542,
 }
 # Tried in order. yann.lecun.com itself no longer serves the files reliably; these two copies
 # (used by torchvision and TensorFlow) serve the originals byte for byte.
@@ -66,8 +74,8 @@ class _MirrorError(Exception):
     """The mirror could not deliver the file (network or HTTP error); try the next one."""
 
 
-def _download(url: str, target: Path, md5: str, progress, task) -> None:
-    """Stream ``url`` into ``target`` atomically; keep it only if its MD5 is ``md5``."""
+def _download(url: str, target: Path, md5: str, size: int, progress, task) -> None:
+    """Stream ``url`` into ``target`` atomically; keep it only if it has ``size`` bytes and MD5 ``md5``."""
 
     try:
         response = urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S)
@@ -82,13 +90,20 @@ def _download(url: str, target: Path, md5: str, progress, task) -> None:
         # A ChecksumError or _MirrorError raised inside atomic_write removes the temporary file,
         # so a failed download never leaves a file behind.
         with atomic_write(target, "wb") as handle:
+            received = 0
             while True:
                 try:
-                    chunk = response.read(_DOWNLOAD_CHUNK)
+                    chunk = response.read(min(_DOWNLOAD_CHUNK, size + 1 - received))
                 except OSError as exc:
                     raise _MirrorError(f"{url}: the download broke off ({exc})") from None
                 if not chunk:
                     break
+                received += len(chunk)
+                if received > size:
+                    raise ChecksumError(
+                        f"{url}: served more than the published {size} bytes, so its MD5 is not the published "
+                        f"{md5}; the download was discarded"
+                    )
                 digest.update(chunk)
                 handle.write(chunk)
                 progress.advance(task, len(chunk))
@@ -182,7 +197,7 @@ def _fetch_one(name: str, mirrors: list[str], target: Path, bar, task) -> None:
     failures: list[Exception] = []
     for base in mirrors:
         try:
-            _download(base + name, target, MNIST_MD5[name], bar, task)
+            _download(base + name, target, MNIST_MD5[name], MNIST_SIZES[name], bar, task)
             return
         except (ChecksumError, _MirrorError) as exc:
             failures.append(exc)

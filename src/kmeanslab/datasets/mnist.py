@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import importlib
+import io
 import json
+import math
 import os
 import pickle
-import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataFileError, DatasetNotFoundError, InputError
+from ..io import read_input_bytes
 from ..validation import check_choice, check_int
 from ._base import Dataset, as_float_pixels, image_dataset, pixel_names
 from ._paths import MNIST_FILES, find_mnist_files, get_data_home, not_found_message
@@ -37,20 +38,15 @@ _MNIST_PIXELS = 784
 _PICKLE_SPLITS = ("train", "valid", "test")
 
 
-def _open_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it is gzip (by its magic number, whatever its name)."""
+def _read_bytes(path: Path, what: str) -> bytes:
+    """The file's bytes, gunzipped when it is gzip (by its magic number, whatever its name).
+
+    Bounded by :func:`kmeanslab.io.read_limit` (after decompression), like every file read whole.
+    """
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        return read_input_bytes(path, what=what, label=str(path), gzip_hint="delete it and fetch it again")
+    except DatasetNotFoundError:
         raise DatasetNotFoundError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot be read ({exc.strerror})") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise DataFileError(f"{path}: truncated or corrupt gzip data ({exc}); delete it and fetch it again") from None
 
 
 # IDX type codes (the third byte of the magic number) and the big-endian dtypes they stand for.
@@ -78,7 +74,7 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
         the length of the file.
     """
     path = Path(path)
-    raw = _open_bytes(path)
+    raw = _read_bytes(path, "an IDX file")
     if len(raw) < 4:
         raise DataFileError(f"{path}: {len(raw)} bytes is too short for an IDX header; expected an IDX file")
     magic = int.from_bytes(raw[:4], "big")
@@ -98,7 +94,7 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
         raise DataFileError(f"{path}: the header is cut short ({len(raw)} bytes); expected {header}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims_in_file))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: a huge header cannot wrap to 0
     if len(raw) - header != expected:
         raise DataFileError(
             f"{path}: the header says {' x '.join(map(str, shape))} ({expected} bytes of data) "
@@ -106,6 +102,15 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
         )
     array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _check_images(images: np.ndarray, path: Path) -> None:
+    if images.dtype != np.uint8:
+        raise DataFileError(f"{path}: holds {images.dtype} values; expected unsigned bytes (IDX type 0x08)")
+    if 0 in images.shape:
+        raise DataFileError(
+            f"{path}: holds {' x '.join(map(str, images.shape))} images; expected at least one image of at least one pixel"
+        )
 
 
 def _check_labels(labels: np.ndarray, path: Path) -> None:
@@ -116,9 +121,9 @@ def _check_labels(labels: np.ndarray, path: Path) -> None:
 def _read_mnist_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(images_path, ndim=3)
     labels = read_idx(labels_path, ndim=1)
-    for array, path in ((images, images_path), (labels, labels_path)):
-        if array.dtype != np.uint8:
-            raise DataFileError(f"{path}: holds {array.dtype} values; expected unsigned bytes (IDX type 0x08)")
+    _check_images(images, images_path)
+    if labels.dtype != np.uint8:
+        raise DataFileError(f"{labels_path}: holds {labels.dtype} values; expected unsigned bytes (IDX type 0x08)")
     if labels.shape[0] != images.shape[0]:
         raise DataFileError(
             f"{labels_path}: has {labels.shape[0]} labels but {images_path} has "
@@ -243,21 +248,14 @@ def _numpy_core_module(leaf: str):
 
 
 def _unpickle(path: Path) -> Any:
+    raw = _read_bytes(path, "a pickle file")
     try:
-        with path.open("rb") as raw:
-            gz = raw.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gz else open
-        with opener(path, "rb") as handle:
-            # encoding="latin1": the original file was pickled by Python 2.
-            return _ArrayUnpickler(handle, encoding="latin1").load()
-    except FileNotFoundError:
-        raise DatasetNotFoundError(f"{path}: no such file") from None
-    except (EOFError, OSError, zlib.error) as exc:
-        raise DataFileError(f"{path}: truncated or corrupt ({exc or type(exc).__name__})") from None
+        # encoding="latin1": the original file was pickled by Python 2.
+        return _ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
     except Exception as exc:
-        # (UnpicklingError, OverflowError or MemoryError for absurd lengths, struct.error, ...)
+        # (UnpicklingError, EOFError, OverflowError or MemoryError for absurd lengths, struct.error, ...)
         detail = str(exc) or type(exc).__name__
-        if "truncated" in detail:
+        if isinstance(exc, EOFError) or "truncated" in detail:
             raise DataFileError(f"{path}: truncated or corrupt ({detail})") from None
         raise DataFileError(f"{path}: not a pickled MNIST tuple ({detail})") from None
 
@@ -310,6 +308,11 @@ def load_mnist_pickle(path: str | os.PathLike, split: str = "train") -> Dataset:
         data = as_float_pixels(X)
     else:
         data = np.ascontiguousarray(X, dtype=np.float32)
+        if not np.all(np.isfinite(data)):
+            row, col = (int(i) for i in np.argwhere(~np.isfinite(data))[0])
+            raise DataFileError(
+                f"{path}: {split} pixel {col} of image {row} is {data[row, col]}; expected values in [0, 1]"
+            )
         if data.size and (data.min() < 0.0 or data.max() > 1.0):
             raise DataFileError(
                 f"{path}: {split} pixels range from {data.min()} to {data.max()}; expected values in [0, 1]"
@@ -380,7 +383,7 @@ def load_mnist_json(path: str | os.PathLike) -> Dataset:
         ``data`` (n, 784) float32 in [0, 1], ``target`` int64, ``images`` (n, 28, 28).
     """
     path = Path(path)
-    raw = _open_bytes(path)
+    raw = _read_bytes(path, "a JSON file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -396,6 +399,14 @@ def load_mnist_json(path: str | os.PathLike) -> Dataset:
     return image_dataset(images, np.asarray(labels, dtype=np.int64), "mnist-json", f"digits from {path}")
 
 
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; a path that cannot be looked at (a name too long) is an error naming it."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+
+
 def _labels_beside(images_path: Path) -> Path | None:
     """The labels file named like ``images_path`` (``...-images-idx3-ubyte`` -> ``...-labels-idx1-ubyte``)."""
     name = images_path.name
@@ -404,7 +415,7 @@ def _labels_beside(images_path: Path) -> Path | None:
     stem = name.replace("images-idx3", "labels-idx1")
     stem = stem[: -len(".gz")] if stem.endswith(".gz") else stem
     for candidate in (stem + ".gz", stem):
-        if (images_path.parent / candidate).is_file():
+        if _is_file(images_path.parent / candidate):
             return images_path.parent / candidate
     return None
 
@@ -429,7 +440,7 @@ def load_dataset_file(path: str | os.PathLike, split: str | None = None) -> Data
     path = Path(path)
     name = path.name.lower()
     base = name[: -len(".gz")] if name.endswith(".gz") else name
-    if not path.is_file():
+    if not _is_file(path):
         raise DatasetNotFoundError(f"{path}: no such file")
     if base.endswith((".pkl", ".pickle")):
         return load_mnist_pickle(path, split or "train")
@@ -441,8 +452,7 @@ def load_dataset_file(path: str | os.PathLike, split: str | None = None) -> Data
         labels_path = _labels_beside(path)
         if labels_path is None:
             images = read_idx(path, ndim=3)
-            if images.dtype != np.uint8:
-                raise DataFileError(f"{path}: holds {images.dtype} values; expected unsigned bytes (IDX type 0x08)")
+            _check_images(images, path)
             labels = None
         else:
             images, labels = _read_mnist_pair(path, labels_path)

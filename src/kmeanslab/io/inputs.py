@@ -124,9 +124,9 @@ def is_regular(handle: IO[bytes]) -> bool:
     return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
 
 
-def _too_big(path: Path, limit: int, detail: str) -> DataFileError:
+def too_big(label: str, limit: int, detail: str) -> DataFileError:
     return DataFileError(
-        f"{path.name}: {detail} more than {human_bytes(limit)}, the most kmeanslab reads into memory "
+        f"{label}: {detail} more than {human_bytes(limit)}, the most kmeanslab reads into memory "
         f"(${READ_LIMIT_ENV}); expected a smaller file: save large data as .npy, which is read in row blocks"
     )
 
@@ -145,6 +145,8 @@ def read_input_bytes(
     gunzip: bool = True,
     limit: int | None = None,
     check_start: Callable[[bytes], None] | None = None,
+    label: str | None = None,
+    gzip_hint: str = "copy or compress it again",
 ) -> bytes:
     """The bytes of ``path`` (gunzipped when it starts with the gzip magic), at most ``limit`` of them.
 
@@ -160,6 +162,10 @@ def read_input_bytes(
     check_start : callable, optional
         Called with the first block (up to 1 MiB, decompressed) before the rest is read; it may
         raise to refuse the file early (a binary file where text was expected).
+    label : str, optional
+        How messages name the file (default: its name).
+    gzip_hint : str
+        What to do about corrupt gzip data, for the message.
 
     Raises
     ------
@@ -169,6 +175,7 @@ def read_input_bytes(
     """
     path = Path(path)
     limit = read_limit() if limit is None else limit
+    label = path.name if label is None else label
     with open_input(path, what) as handle:
         if is_regular(handle):
             size = os.fstat(handle.fileno()).st_size
@@ -176,9 +183,9 @@ def read_input_bytes(
             size = None
         head = _read_chunk(handle, min(_CHUNK, limit + 1), path, what)
         if gunzip and head[:2] == GZIP_MAGIC:
-            return _gunzip(handle, head, path, what, limit, check_start)
+            return _gunzip(handle, head, path, what, limit, check_start, label, gzip_hint)
         if size is not None and size > limit:
-            raise _too_big(path, limit, f"the file holds {human_bytes(size)},")
+            raise too_big(label, limit, f"the file holds {human_bytes(size)},")
         if check_start is not None:
             check_start(head)
         parts, total = [head], len(head)
@@ -189,11 +196,11 @@ def read_input_bytes(
             parts.append(chunk)
             total += len(chunk)
         if total > limit:
-            raise _too_big(path, limit, "it holds")
+            raise too_big(label, limit, "it holds")
         return b"".join(parts)
 
 
-def _gunzip(handle, head: bytes, path: Path, what: str, limit: int, check_start) -> bytes:
+def _gunzip(handle, head: bytes, path: Path, what: str, limit: int, check_start, label: str, hint: str) -> bytes:
     """Decompress a gzip stream (one or several members) that starts with ``head``, bounded by ``limit``."""
     parts: list[bytes] = []
     total = 0
@@ -209,13 +216,12 @@ def _gunzip(handle, head: bytes, path: Path, what: str, limit: int, check_start)
             out = decompressor.decompress(pending, limit + 1 - total)
         except zlib.error as exc:
             raise DataFileError(
-                f"{path.name}: truncated or corrupt gzip data ({exc}); expected a complete gzip file: "
-                f"copy or compress it again"
+                f"{label}: truncated or corrupt gzip data ({exc}); expected a complete gzip file: {hint}"
             ) from None
         pending = decompressor.unconsumed_tail
         total += len(out)
         if total > limit:
-            raise _too_big(path, limit, "it decompresses to")
+            raise too_big(label, limit, "it decompresses to")
         parts.append(out)
         if not checked and (total >= _CHUNK or decompressor.eof):
             check_start(b"".join(parts)[:_CHUNK])
@@ -227,13 +233,12 @@ def _gunzip(handle, head: bytes, path: Path, what: str, limit: int, check_start)
             if not rest:
                 break
             if rest[:2] != GZIP_MAGIC:  # trailing garbage after the last member, as gzip(1) says
-                raise DataFileError(f"{path.name}: has data after the end of its gzip stream; expected a gzip file")
+                raise DataFileError(f"{label}: has data after the end of its gzip stream; expected a gzip file: {hint}")
             decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
             pending = rest
     if not decompressor.eof:
         raise DataFileError(
-            f"{path.name}: truncated or corrupt gzip data (the stream ends early); expected a complete gzip file: "
-            f"copy or compress it again"
+            f"{label}: truncated or corrupt gzip data (the stream ends early); expected a complete gzip file: {hint}"
         )
     data = b"".join(parts)
     if not checked:

@@ -27,13 +27,13 @@ import pandas as pd
 from ..errors import DataFileError, InputError, KMeansLabError, MissingExtraError
 from .inputs import (
     NpyHeader,
-    _too_big,
     decode_text,
     is_regular,
     open_input,
     read_input_bytes,
     read_limit,
     read_npy_header,
+    too_big,
 )
 
 __all__ = ["read_table", "select_columns", "TABLE_SUFFIXES"]
@@ -227,7 +227,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, pat
     """One ``.npy`` member of an ``.npz`` archive, bounded by the sizes the archive and the member declare."""
     limit = read_limit()
     if info.file_size > limit:
-        raise _too_big(path, limit, f"its array {name} holds {info.file_size} bytes,")
+        raise too_big(path.name, limit, f"its array {name} holds {info.file_size} bytes,")
     with archive.open(info) as member:
         header = read_npy_header(member, name)
         shape = _check_array_header(header, name)
@@ -253,7 +253,7 @@ def _read_parquet(path: Path, columns) -> tuple[np.ndarray, list[str]]:
             declared = sum(parquet.metadata.row_group(i).total_byte_size for i in range(parquet.num_row_groups))
             limit = read_limit()
             if declared > limit:
-                raise _too_big(path, limit, f"its data decompresses to {declared} bytes,")
+                raise too_big(path.name, limit, f"its data decompresses to {declared} bytes,")
             frame = parquet.read().to_pandas()
         except KMeansLabError:
             raise
