@@ -268,6 +268,66 @@ DATA_FILE_ROWS = [
         ["nope.csv", "does not exist", "expected a data file"],
         [],
     ),
+    # Issue 15, round two.
+    (
+        "garbage after the .npy magic",
+        "junk.npy",
+        b"\x93NUMPY" + b"not a header at all" * 3,
+        2,
+        DataFileError,
+        ["junk.npy: not a readable .npy file", "unknown format version 110.111"],
+        [],
+    ),
+    (
+        "float32 values whose squares overflow",
+        "big32.npy",
+        _npy(_with(np.ones((4, 2)), (1, 0), 1e38).astype(np.float32)),
+        2,
+        InputError,
+        [
+            "has a value too large for k-means",
+            "at row 1, column 0",
+            "would overflow float32",
+            "or convert it to float64",
+        ],
+        ["big32.npy has a value too large"],
+    ),
+    (
+        "float64 values whose sum of squares overflows",
+        "huge.csv",
+        b"a,b\n1,2\n3,4\n5,1e200\n",
+        2,
+        InputError,
+        ["has a value too large for k-means", "at row 2, column 1", "would overflow float64", "expected |values| <="],
+        ["huge.csv has a value too large"],
+    ),
+    (
+        "a comma that could mean either",
+        "either.tsv",
+        b"a\tb\n1,234\t2\n5,678\t4\n",
+        2,
+        DataFileError,
+        ["either.tsv", "'1,234' (line 2, column 'a')", "decimal comma or with a thousands separator"],
+        [],
+    ),
+    (
+        "one corrupt cell in a column of numbers",
+        "cell.csv",
+        b"a,b\n1,2\n3,x1\n4,5\n6,7\n",
+        2,
+        DataFileError,
+        ["cell.csv: line 3 has 'x1' in column 'b', whose other cells are numbers", "expected a number"],
+        [],
+    ),
+    (
+        "a binary file",
+        "binary.csv",
+        b"a,b\n1,2\n\0\0\0\1",
+        2,
+        DataFileError,
+        ["binary.csv: looks like a binary file", "expected a text table"],
+        [],
+    ),
 ]
 
 
@@ -672,6 +732,12 @@ def _idx_file(tmp_path: Path, kind: str) -> Path:
         path = tmp_path / "c-images-idx3-ubyte.gz"
         data = gzip.compress(good)
         path.write_bytes(data[: len(data) // 2])
+    elif kind == "sizes whose product wraps":
+        path = tmp_path / "e-images-idx3-ubyte"
+        path.write_bytes(good[:4] + (2**32 - 1).to_bytes(4, "big") * 3 + good[16:])
+    elif kind == "no images":
+        path = tmp_path / "f-images-idx3-ubyte"
+        path.write_bytes(good[:4] + bytes(4) + good[8:16])
     else:  # missing
         path = tmp_path / "d-images-idx3-ubyte.gz"
     return path
@@ -682,6 +748,7 @@ IDX_ROWS = [
     ("bad magic, gzipped", DataFileError, ["wrong magic number 0x00000703", "expected an IDX file"]),
     ("truncated gzip", DataFileError, ["truncated or corrupt gzip data", "fetch it again"]),
     ("missing", DatasetNotFoundError, ["no such file"]),
+    ("sizes whose product wraps", DataFileError, ["the header says 4294967295 x 4294967295 x 4294967295"]),
 ]
 
 
@@ -700,6 +767,17 @@ def test_bad_idx_cli(tmp_path, capsys, row):
     kind, _, fragments = row
     path = _idx_file(tmp_path, kind)
     _fails_cleanly(capsys, ["data", "show", str(path)], [str(path), *fragments])
+
+
+def test_an_idx_file_of_no_images(tmp_path, capsys):
+    """A valid IDX array of 0 images reads as such; as a dataset it is an error, not a crash later."""
+    path = _idx_file(tmp_path, "no images")
+    assert read_idx(path).shape == (0, 28, 28)
+    fragments = [str(path), "holds 0 x 28 x 28 images; expected at least one image"]
+    with pytest.raises(DataFileError) as info:
+        load_dataset_file(path)
+    _one_line_with(info.value, fragments)
+    _fails_cleanly(capsys, ["data", "show", str(path)], fragments)
 
 
 # --------------------------------------------------------------------------- output paths

@@ -77,38 +77,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
-        code = int(args.handler(args) or EXIT_OK)
-        interrupts.check()  # a signal whose exception was swallowed on the way still ends the run
-        return code
-    except Interrupted as exc:
+        try:
+            code = int(args.handler(args) or EXIT_OK)
+            interrupts.check()  # a signal whose exception was swallowed on the way still ends the run
+            return code
+        except Exception as exc:
+            # Reporting an error is not cut short by a signal: it is recorded and decides the exit code.
+            with interrupts.deferred():
+                return _exit_code_for(exc, debug)
+        except KeyboardInterrupt as exc:  # Interrupted included
+            return _interrupted(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+    except Interrupted as exc:  # a signal in the instant between an error and its report
         return _interrupted(exc.signum)
-    except KeyboardInterrupt:
-        return _interrupted(signal.SIGINT)
-    except BrokenPipeError:
-        return _interrupted(getattr(signal, "SIGPIPE", 13))
-    except KMeansLabError as exc:
-        if interrupts.received() is not None:
-            return _interrupted(interrupts.received())
-        if debug:
-            raise
-        _error(f"kmeanslab: error: {exc}")
-        return EXIT_USAGE
-    except OSError as exc:
-        if interrupts.received() is not None:
-            return _interrupted(interrupts.received())
-        if exc.filename is None or debug:
-            return _unexpected(exc, debug)
-        # A file of this machine the library had no reason to name itself: still the input's doing.
-        reason = exc.strerror or str(exc)
-        _error(f"kmeanslab: error: {str(exc.filename)!r}: {reason}")
-        return EXIT_USAGE
-    except Exception as exc:
-        if interrupts.received() is not None:
-            # The signal caused this (an exception raised inside a library mid-update).
-            return _interrupted(interrupts.received())
-        return _unexpected(exc, debug)
     finally:
         warnings.showwarning = previous
+
+
+def _exit_code_for(exc: Exception, debug: bool) -> int:
+    """Report ``exc`` in one line and return the exit code; a signal received on the way wins."""
+    if isinstance(exc, BrokenPipeError):
+        return _interrupted(getattr(signal, "SIGPIPE", 13))
+    if interrupts.received() is not None:
+        # The signal caused this (an exception raised inside a library mid-update).
+        return _interrupted(interrupts.received())
+    if isinstance(exc, KMeansLabError):
+        if debug:
+            raise exc
+        _error(f"kmeanslab: error: {exc}")
+        return EXIT_USAGE
+    if isinstance(exc, OSError) and exc.filename is not None and not debug:
+        # A file of this machine the library had no reason to name itself: still the input's doing.
+        _error(f"kmeanslab: error: {str(exc.filename)!r}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    if debug:
+        raise exc
+    summary = str(exc).splitlines()[0] if str(exc) else ""
+    _error(f"kmeanslab: unexpected error: {type(exc).__name__}: {summary} (rerun with --debug for the traceback)")
+    return EXIT_UNEXPECTED
 
 
 def _error(line: str) -> None:
@@ -116,14 +121,6 @@ def _error(line: str) -> None:
         print(line, file=sys.stderr)
     except OSError:  # stderr itself is gone
         pass
-
-
-def _unexpected(exc: Exception, debug: bool) -> int:
-    if debug:
-        raise exc
-    summary = str(exc).splitlines()[0] if str(exc) else ""
-    _error(f"kmeanslab: unexpected error: {type(exc).__name__}: {summary} (rerun with --debug for the traceback)")
-    return EXIT_UNEXPECTED
 
 
 def _interrupted(signum: int) -> int:

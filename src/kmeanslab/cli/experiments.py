@@ -167,7 +167,7 @@ def _class_labels(values: np.ndarray, column: str, name: str) -> np.ndarray:
     if not whole.all():
         row = int(np.argmin(whole))
         raise InputError(
-            f"--labels {column!r} of {name} holds {values[row]!r} at data row {row + 1}; "
+            f"--labels {column!r} of {name} holds {float(values[row])!r} at data row {row + 1}; "
             f"expected whole numbers (class labels such as 0, 1, 2)"
         )
     return values.astype(np.int64)

@@ -12,7 +12,8 @@ first of all *recorded*:
   every rename, so a run that was asked to stop never commits a file; the CLI checks it between
   steps and before it reports success.
 - Outside a :func:`deferred` section the handler also raises at once, so that a long fit stops
-  promptly. Renames, commits and clean-ups run deferred: the signal waits until they finish.
+  promptly (SIGPIPE excepted: the write that caused it fails by itself). Renames, commits,
+  clean-ups and the report of an error run deferred: the signal waits until they finish.
   If the exception it raises is swallowed (a weakref callback) or turned into another error (a
   half-drawn figure), the record still says the run was interrupted: :func:`check` raises at
   the next step, and the CLI reports the signal, not the error it caused.
@@ -47,9 +48,9 @@ _state = _State()
 def _handler(signum: int, frame: Any) -> None:
     if _state.signum is None:
         _state.signum = signum
-    # A second signal while the first is still being handled (a clean-up in progress) is
-    # recorded, not raised: raising would cut the clean-up short.
-    if _state.deferred_depth == 0:
+    # SIGPIPE is only recorded: the write that caused it fails by itself (BrokenPipeError), and
+    # raising here as well could land in the middle of handling that failure.
+    if _state.deferred_depth == 0 and signum != getattr(signal, "SIGPIPE", None):
         raise Interrupted(_state.signum)
 
 

@@ -249,11 +249,17 @@ def _read_parquet(path: Path, columns) -> tuple[np.ndarray, list[str]]:
             raise DataFileError(f"{path.name}: is not a regular file; a Parquet file is read by seeking")
         try:
             parquet = pq.ParquetFile(handle)
-            # The row groups' uncompressed sizes, as the file declares them, bound what reading costs.
-            declared = sum(parquet.metadata.row_group(i).total_byte_size for i in range(parquet.num_row_groups))
+            # What the file declares bounds what reading it costs: its rows and columns as float64
+            # (a constant column encodes to a few bytes but still takes 8 a row), or its encoded
+            # data, whichever is larger (long strings).
+            meta = parquet.metadata
+            encoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            declared = max(encoded, meta.num_rows * meta.num_columns * 8)
             limit = read_limit()
             if declared > limit:
-                raise too_big(path.name, limit, f"its data decompresses to {declared} bytes,")
+                raise too_big(
+                    path.name, limit, f"its {meta.num_rows} rows x {meta.num_columns} columns take {declared} bytes,"
+                )
             frame = parquet.read().to_pandas()
         except KMeansLabError:
             raise
