@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with interrupts.deferred():
                 return _exit_code_for(exc, debug)
         except KeyboardInterrupt as exc:  # Interrupted included
-            return _interrupted(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+            with interrupts.deferred():
+                return _interrupted(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
     except Interrupted as exc:  # a signal in the instant between an error and its report
         return _interrupted(exc.signum)
     finally:

@@ -468,7 +468,10 @@ def _locked(directory: Path) -> Iterator[None]:
         return
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some network mounts): commit unlocked
+            pass
         yield
         with contextlib.suppress(OSError):
             os.fsync(fd)  # the renames themselves reach the disk
