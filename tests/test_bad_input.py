@@ -1112,17 +1112,20 @@ def test_a_killed_runs_staging_directory_is_removed_by_the_next_run(tmp_path, ca
     out.mkdir()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # a process that has exited
-    left = out / f".kmeanslab-staging.{pid}.abc123"
+    left = out / f".kmeanslab-staging.{pid}.abc12_yz"
     left.mkdir()
     (left / "labels.csv").write_text("half")
-    fresh = out / f".kmeanslab-staging.{pid}.def456"
+    fresh = out / f".kmeanslab-staging.{pid}.def45678"
     fresh.mkdir()
-    mine = out / f".kmeanslab-staging.{os.getpid()}.ghi789"  # a live process: never touched
+    mine = out / f".kmeanslab-staging.{os.getpid()}.ghi78901"  # a live process: never touched
     mine.mkdir()
     old = time.time() - 3600
     for path in (left / "labels.csv", left, mine):
         os.utime(path, (old, old))
-    stray = out / f".labels.csv.{pid}.xyz.tmp"  # a temporary file of a killed single-file write
+    stray = out / f".labels.csv.{pid}.xyz12345.tmp"  # a temporary file of a killed single-file write
+    lookalike = out / f".labels.csv.{pid}.my-backup.tmp"  # not a name kmeanslab gives: kept
+    lookalike.write_text("keep")
+    os.utime(lookalike, (old, old))
     stray.write_text("half")
     os.utime(stray, (old, old))
     code, _, err = _run(capsys, ["fit", "-k", "2", "--out", str(out)])
@@ -1141,4 +1144,4 @@ def test_a_killed_runs_staging_directory_is_removed_by_the_next_run(tmp_path, ca
         ],
     )
     assert code == 0, err
-    assert not stray.exists()
+    assert not stray.exists() and lookalike.read_text() == "keep"

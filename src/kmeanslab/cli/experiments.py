@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.table import Table
 
 from .. import datasets
 from ..cluster import KMeans
@@ -186,8 +187,6 @@ def require_labels(source: Source, command: str) -> np.ndarray:
 
 def print_frame(frame, title: str, *, digits: int = 4, highlight: Any = None) -> None:
     """A DataFrame as a rich table; the row whose index equals ``highlight`` is marked."""
-    from rich.table import Table
-
     table = Table(title=title, title_justify="left", header_style="bold")
     index_name = frame.index.name or ""
     table.add_column(str(index_name), justify="right")

@@ -221,26 +221,28 @@ def _process_gone(pid: int) -> bool:
 
 
 def _sweep_stale(directory: Path, prefix: str, suffix: str = "") -> None:
-    """Remove ``prefix<pid>.*suffix`` entries of ``directory`` left by processes that are gone.
+    """Remove ``<prefix><pid>.<8 random characters><suffix>`` entries left by processes that are gone.
 
-    Only entries of ours (same owner), old enough (:data:`STALE_AFTER_S`), whose process no
-    longer runs; never through a symlink. Nothing here is allowed to fail a run.
+    That is exactly the name :func:`tempfile.mkstemp` / ``mkdtemp`` gave them here. Only
+    entries of ours (same owner), old enough (:data:`STALE_AFTER_S`), whose process no longer
+    runs; never through a symlink. Nothing here is allowed to fail a run.
     """
+    pattern = re.compile(re.escape(prefix) + r"([0-9]+)\.[a-z0-9_]{8}" + re.escape(suffix))
     try:
-        names = [n for n in os.listdir(directory) if n.startswith(prefix) and n.endswith(suffix)]
+        names = os.listdir(directory)
     except OSError:
         return
     now = time.time()
     for name in names:
-        pid_text = name[len(prefix) :].split(".", 1)[0]
-        if not pid_text.isascii() or not pid_text.isdigit():
+        match = pattern.fullmatch(name)
+        if match is None:
             continue
         entry = directory / name
         try:
             st = os.lstat(entry)
             if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
                 continue
-            if now - st.st_mtime < STALE_AFTER_S or not _process_gone(int(pid_text)):
+            if now - st.st_mtime < STALE_AFTER_S or not _process_gone(int(match.group(1))):
                 continue
             if stat.S_ISDIR(st.st_mode):
                 shutil.rmtree(entry, ignore_errors=True)
