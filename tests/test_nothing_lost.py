@@ -391,6 +391,25 @@ def test_an_endless_stream_stops_at_the_read_limit(tmp_path, capsys, small_read_
     assert not writer.is_alive()
 
 
+def test_a_pipe_that_turns_binary_after_a_pause_is_refused(tmp_path, capsys):
+    """The first block of a pipe is read whole before it is judged, however the writer paces it."""
+    fifo = tmp_path / "slow"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "wb") as handle:
+            handle.write(b"a,b\n1,2\n")
+            handle.flush()
+            time.sleep(0.3)
+            handle.write(b"\0" * 100 + b"3,4\n")
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with _deadline(60):
+        _fails_cleanly(capsys, ["fit", str(fifo)], ["slow: looks like a binary file"])
+    writer.join(10)
+
+
 def test_a_gzip_bomb_is_refused(tmp_path, capsys, small_read_limit):
     table = tmp_path / "bomb.csv.gz"
     table.write_bytes(gzip.compress(b"a,b\n" + b"0,0\n" * 1_000_000))  # 4 MB of text in ~10 KB
@@ -708,11 +727,16 @@ def test_a_full_disk_names_the_file_and_prints_nothing(tmp_path, capsys, model_f
 _FILE_TOO_LARGE = textwrap.dedent(
     """
     import resource, signal, sys
+    from kmeanslab.cli import main
+
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
-    resource.setrlimit(resource.RLIMIT_FSIZE, (500, 500))
-    from kmeanslab.cli import run
-    sys.argv = ["kmeanslab", *sys.argv[1:]]
-    run()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (500, hard))  # for the run only (not coverage's own files)
+    try:
+        code = main(sys.argv[1:])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    sys.exit(code)
     """
 )
 
@@ -804,7 +828,7 @@ def test_columns_in_digits_that_are_not_ascii(capsys, model_file, command, argv_
 
 
 def test_scheduler_workers_in_digits_that_are_not_ascii(capsys):
-    _fails_cleanly(capsys, ["fit", "--scheduler", "local:²"], ["argument --scheduler", "'local:²' is not valid"])
+    _fails_cleanly(capsys, ["fit", "--scheduler", "local:²"], ["--scheduler 'local:²' is not valid"])
     _fails_cleanly(capsys, ["fit", "--scheduler", "local:100000"], ["expected local:N with 1 <= N <="])
 
 

@@ -152,10 +152,11 @@ def run() -> None:
     restore = interrupts.install()
     try:
         code = main()
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            code = _interrupted(getattr(signal, "SIGPIPE", 13))
+        with interrupts.deferred():  # the SIGPIPE a closed stdout sends is recorded, not raised, here
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                code = _interrupted(getattr(signal, "SIGPIPE", 13))
     finally:
         restore()
     sys.exit(code)

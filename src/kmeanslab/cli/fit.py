@@ -72,23 +72,23 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        type=scheduler_address,
         help="fit on a Dask cluster: a scheduler address (tcp://host:8786), or local:N "
         "to start a local cluster of N worker processes (needs kmeanslab[dask])",
     )
     p.set_defaults(handler=run_fit)
 
 
-def scheduler_address(text: str) -> str:
-    """argparse type: ``local:N`` (1 <= N <= 4 x the CPUs: each worker is a process) or an address."""
+def check_scheduler(text: str) -> str:
+    """``--scheduler``: ``local:N`` (1 <= N <= 4 x the CPUs: each worker is a process) or an address."""
     if not text.startswith("local:"):
         return text
     count = text.split(":", 1)[1]
     most = 4 * (os.cpu_count() or 1)
     # ASCII digits only: "²".isdigit() is True, but int("²") fails.
     if not re.fullmatch(r"[0-9]+", count) or not 1 <= int(count) <= most:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not valid; expected local:N with 1 <= N <= {most} worker processes (4 per CPU), or an address"
+        raise InputError(
+            f"--scheduler {text!r} is not valid; expected local:N with 1 <= N <= {most} worker processes "
+            f"(4 per CPU), or an address"
         )
     return text
 
@@ -96,6 +96,8 @@ def scheduler_address(text: str) -> str:
 def run_fit(args: argparse.Namespace) -> int:
 
     check_seed(args.seed)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     if args.out is not None:
         prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     X, names, source = _load(args)

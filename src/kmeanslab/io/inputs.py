@@ -181,7 +181,8 @@ def read_input_bytes(
             size = os.fstat(handle.fileno()).st_size
         else:
             size = None
-        head = _read_chunk(handle, min(_CHUNK, limit + 1), path, what)
+        # A pipe may return less than asked: the first block is read whole (or to the end).
+        head = _read_full(handle, min(_CHUNK, limit + 1), path, what)
         if gunzip and head[:2] == GZIP_MAGIC:
             return _gunzip(handle, head, path, what, limit, check_start, label, gzip_hint)
         if size is not None and size > limit:
@@ -198,6 +199,18 @@ def read_input_bytes(
         if total > limit:
             raise too_big(label, limit, "it holds")
         return b"".join(parts)
+
+
+def _read_full(handle: IO[bytes], size: int, path: Path, what: str) -> bytes:
+    """``size`` bytes, or fewer at the end of the file: reads again where a pipe returned less."""
+    parts, total = [], 0
+    while total < size:
+        chunk = _read_chunk(handle, size - total, path, what)
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
 
 
 def _gunzip(handle, head: bytes, path: Path, what: str, limit: int, check_start, label: str, hint: str) -> bytes:

@@ -12,8 +12,8 @@ first of all *recorded*:
   every rename, so a run that was asked to stop never commits a file; the CLI checks it between
   steps and before it reports success.
 - Outside a :func:`deferred` section the handler also raises at once, so that a long fit stops
-  promptly (SIGPIPE excepted: the write that caused it fails by itself). Renames, commits,
-  clean-ups and the report of an error run deferred: the signal waits until they finish.
+  promptly. Renames, commits, clean-ups and the report of an error run deferred: the signal
+  waits until they finish.
   If the exception it raises is swallowed (a weakref callback) or turned into another error (a
   half-drawn figure), the record still says the run was interrupted: :func:`check` raises at
   the next step, and the CLI reports the signal, not the error it caused.
@@ -48,9 +48,9 @@ _state = _State()
 def _handler(signum: int, frame: Any) -> None:
     if _state.signum is None:
         _state.signum = signum
-    # SIGPIPE is only recorded: the write that caused it fails by itself (BrokenPipeError), and
-    # raising here as well could land in the middle of handling that failure.
-    if _state.deferred_depth == 0 and signum != getattr(signal, "SIGPIPE", None):
+    # Within a deferred section (a commit, a clean-up, the report of an error) the signal is
+    # only recorded: raising would cut it short.
+    if _state.deferred_depth == 0:
         raise Interrupted(_state.signum)
 
 
