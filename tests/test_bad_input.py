@@ -268,6 +268,66 @@ DATA_FILE_ROWS = [
         ["nope.csv", "does not exist", "expected a data file"],
         [],
     ),
+    # Issue 15, round two.
+    (
+        "garbage after the .npy magic",
+        "junk.npy",
+        b"\x93NUMPY" + b"not a header at all" * 3,
+        2,
+        DataFileError,
+        ["junk.npy: not a readable .npy file", "unknown format version 110.111"],
+        [],
+    ),
+    (
+        "float32 values whose squares overflow",
+        "big32.npy",
+        _npy(_with(np.ones((4, 2)), (1, 0), 1e38).astype(np.float32)),
+        2,
+        InputError,
+        [
+            "has a value too large for k-means",
+            "at row 1, column 0",
+            "would overflow float32",
+            "or convert it to float64",
+        ],
+        ["big32.npy has a value too large"],
+    ),
+    (
+        "float64 values whose sum of squares overflows",
+        "huge.csv",
+        b"a,b\n1,2\n3,4\n5,1e200\n",
+        2,
+        InputError,
+        ["has a value too large for k-means", "at row 2, column 1", "would overflow float64", "expected |values| <="],
+        ["huge.csv has a value too large"],
+    ),
+    (
+        "a comma that could mean either",
+        "either.tsv",
+        b"a\tb\n1,234\t2\n5,678\t4\n",
+        2,
+        DataFileError,
+        ["either.tsv", "'1,234' (line 2, column 'a')", "decimal comma or with a thousands separator"],
+        [],
+    ),
+    (
+        "one corrupt cell in a column of numbers",
+        "cell.csv",
+        b"a,b\n1,2\n3,x1\n4,5\n6,7\n",
+        2,
+        DataFileError,
+        ["cell.csv: line 3 has 'x1' in column 'b', whose other cells are numbers", "expected a number"],
+        [],
+    ),
+    (
+        "a binary file",
+        "binary.csv",
+        b"a,b\n1,2\n\0\0\0\1",
+        2,
+        DataFileError,
+        ["binary.csv: looks like a binary file", "expected a text table"],
+        [],
+    ),
 ]
 
 
@@ -558,7 +618,7 @@ OPTION_ROWS = [
     ("tol inf", ["--tol", "inf"], ["argument --tol", "inf is not valid", "expected a finite number >= 0"]),
     ("n_init = 0", ["--n-init", "0"], ["argument --n-init", "'0' is not valid", "expected 'auto' or an integer >= 1"]),
     ("n_init a word", ["--n-init", "many"], ["argument --n-init", "'many' is not valid"]),
-    ("seed < 0", ["--seed", "-1"], ["random_state=-1", "expected an integer >= 0"]),
+    ("seed < 0", ["--seed", "-1"], ["--seed -1 is not valid", "expected an integer >= 0"]),
     ("seed not an integer", ["--seed", "x"], ["argument --seed", "invalid int value: 'x'"]),
 ]
 
@@ -672,6 +732,12 @@ def _idx_file(tmp_path: Path, kind: str) -> Path:
         path = tmp_path / "c-images-idx3-ubyte.gz"
         data = gzip.compress(good)
         path.write_bytes(data[: len(data) // 2])
+    elif kind == "sizes whose product wraps":
+        path = tmp_path / "e-images-idx3-ubyte"
+        path.write_bytes(good[:4] + (2**32 - 1).to_bytes(4, "big") * 3 + good[16:])
+    elif kind == "no images":
+        path = tmp_path / "f-images-idx3-ubyte"
+        path.write_bytes(good[:4] + bytes(4) + good[8:16])
     else:  # missing
         path = tmp_path / "d-images-idx3-ubyte.gz"
     return path
@@ -682,6 +748,7 @@ IDX_ROWS = [
     ("bad magic, gzipped", DataFileError, ["wrong magic number 0x00000703", "expected an IDX file"]),
     ("truncated gzip", DataFileError, ["truncated or corrupt gzip data", "fetch it again"]),
     ("missing", DatasetNotFoundError, ["no such file"]),
+    ("sizes whose product wraps", DataFileError, ["the header says 4294967295 x 4294967295 x 4294967295"]),
 ]
 
 
@@ -700,6 +767,17 @@ def test_bad_idx_cli(tmp_path, capsys, row):
     kind, _, fragments = row
     path = _idx_file(tmp_path, kind)
     _fails_cleanly(capsys, ["data", "show", str(path)], [str(path), *fragments])
+
+
+def test_an_idx_file_of_no_images(tmp_path, capsys):
+    """A valid IDX array of 0 images reads as such; as a dataset it is an error, not a crash later."""
+    path = _idx_file(tmp_path, "no images")
+    assert read_idx(path).shape == (0, 28, 28)
+    fragments = [str(path), "holds 0 x 28 x 28 images; expected at least one image"]
+    with pytest.raises(DataFileError) as info:
+        load_dataset_file(path)
+    _one_line_with(info.value, fragments)
+    _fails_cleanly(capsys, ["data", "show", str(path)], fragments)
 
 
 # --------------------------------------------------------------------------- output paths
@@ -957,34 +1035,54 @@ _SLOW_WRITER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
-def test_killed_mid_write_leaves_the_old_file(tmp_path, sig):
-    """What a kill does to a file the CLI is writing.
-
-    SIGINT and SIGTERM: the temporary file is removed, labels.csv keeps its old content, and
-    the exit code is 130 / 143. SIGKILL cannot be caught: labels.csv still keeps its old
-    content, and the temporary file (hidden, ``.labels.csv.*.tmp``) may be left beside it.
-    """
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / "labels.csv").write_text("old labels\n")
-    (out / "notes.txt").write_text("mine\n")
+def _start_slow_writer(tmp_path: Path, out: Path) -> subprocess.Popen:
+    """The CLI in a subprocess, stopped half-way through writing labels.csv (until it is signalled)."""
     script = tmp_path / "slow.py"
     script.write_text(_SLOW_WRITER)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(
         [sys.executable, str(script), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
+    deadline = time.monotonic() + 240
+    line = ""
+    while "WRITING" not in line:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            raise AssertionError(proc.stderr.read())
+        assert time.monotonic() < deadline, "the CLI never reached the slow write"
+    return proc
+
+
+def _staging_dirs(out: Path) -> list[Path]:
+    return [p for p in out.iterdir() if p.name.startswith(".kmeanslab-staging.")]
+
+
+def _outside_staging(out: Path) -> dict[str, bytes]:
+    return {name: data for name, data in _listing(out).items() if not name.startswith(".kmeanslab-staging.")}
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE", "SIGKILL"])
+def test_killed_mid_write_leaves_the_old_outputs(tmp_path, sig):
+    """What a signal does to an ``--out`` directory the CLI is writing.
+
+    The run writes its files into a staging directory inside ``--out``; nothing in ``--out``
+    changes until all of them are written. SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE: the
+    staging directory is removed, ``--out`` holds exactly what it held, and the exit code is
+    128 + the signal. SIGKILL cannot be caught: ``--out`` still holds what it held, and the
+    staging directory is left until the next run there removes it.
+    """
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "labels.csv").write_text("old labels\n")
+    (out / "notes.txt").write_text("mine\n")
+    before = _listing(out)
+    proc = _start_slow_writer(tmp_path, out)
     try:
-        deadline = time.monotonic() + 240
-        line = ""
-        while "WRITING" not in line:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "the CLI never reached the slow write"
-        temporaries = [p.name for p in out.iterdir() if p.name.startswith(".labels.csv.")]
-        assert len(temporaries) == 1  # the half-written file exists, beside its target
-        assert (out / "labels.csv").read_text() == "old labels\n"
+        staging = _staging_dirs(out)
+        assert len(staging) == 1  # the half-written set is beside the old one, hidden
+        temporaries = [p.name for p in staging[0].iterdir() if p.name.startswith(".labels.csv.")]
+        assert len(temporaries) == 1 and (staging[0] / "centers.csv").is_file()
+        assert _outside_staging(out) == before
         proc.send_signal(getattr(signal, sig))
         code = proc.wait(timeout=60)
         err = proc.stderr.read()
@@ -994,14 +1092,56 @@ def test_killed_mid_write_leaves_the_old_file(tmp_path, sig):
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
-    assert (out / "labels.csv").read_text() == "old labels\n"
-    assert (out / "notes.txt").read_text() == "mine\n"
-    assert np.loadtxt(out / "centers.csv", delimiter=",", skiprows=1).shape == (2, 2)  # whole, new
-    left = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert _outside_staging(out) == before
+    assert not (out / "centers.csv").exists()  # the new set never landed
     if sig == "SIGKILL":
         assert code == -signal.SIGKILL
-        assert all(name.startswith(".labels.csv.") and name.endswith(".tmp") for name in left), left
+        assert len(_staging_dirs(out)) == 1
+        return
+    assert _staging_dirs(out) == [] and sorted(p.name for p in out.iterdir()) == ["labels.csv", "notes.txt"]
+    assert code == 128 + getattr(signal, sig), err
+    assert "Traceback" not in err
+    if sig == "SIGPIPE":
+        assert err == ""  # the reader went away: nothing to say
     else:
-        assert left == []
-        assert code == (130 if sig == "SIGINT" else 128 + signal.SIGTERM), err
-        assert "Traceback" not in err
+        assert err.strip().splitlines() == [f"kmeanslab: interrupted by {sig}"], err
+
+
+def test_a_killed_runs_staging_directory_is_removed_by_the_next_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has exited
+    left = out / f".kmeanslab-staging.{pid}.abc12_yz"
+    left.mkdir()
+    (left / "labels.csv").write_text("half")
+    fresh = out / f".kmeanslab-staging.{pid}.def45678"
+    fresh.mkdir()
+    mine = out / f".kmeanslab-staging.{os.getpid()}.ghi78901"  # a live process: never touched
+    mine.mkdir()
+    old = time.time() - 3600
+    for path in (left / "labels.csv", left, mine):
+        os.utime(path, (old, old))
+    stray = out / f".labels.csv.{pid}.xyz12345.tmp"  # a temporary file of a killed single-file write
+    lookalike = out / f".labels.csv.{pid}.my-backup.tmp"  # not a name kmeanslab gives: kept
+    lookalike.write_text("keep")
+    os.utime(lookalike, (old, old))
+    stray.write_text("half")
+    os.utime(stray, (old, old))
+    code, _, err = _run(capsys, ["fit", "-k", "2", "--out", str(out)])
+    assert code == 0, err
+    assert not left.exists()  # dead and old: removed
+    assert fresh.exists()  # dead but recent: maybe another PID namespace still writing it
+    assert mine.exists()  # alive
+    code, _, err = _run(
+        capsys,
+        [
+            "predict",
+            str(out / "model.npz"),
+            str(kmeanslab.__path__[0]) + "/data/faithful.csv",
+            "--out",
+            str(out / "labels.csv"),
+        ],
+    )
+    assert code == 0, err
+    assert not stray.exists() and lookalike.read_text() == "keep"

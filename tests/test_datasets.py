@@ -688,12 +688,12 @@ def test_fetch_into_a_data_home_that_cannot_be_written(tmp_path, mirror, monkeyp
         fetch_mnist(tmp_path, mirror=url, files=TEST_FILES, progress=False)
     assert requests == []
 
-    import kmeanslab.datasets
+    import kmeanslab.datasets.fetch
 
     def refuse(path, mode="w", **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(kmeanslab.datasets, "atomic_write", refuse)
+    monkeypatch.setattr(kmeanslab.datasets.fetch, "atomic_write", refuse)
     home = tmp_path / "home"
     with pytest.raises(InputError, match=r"cannot write .*t10k-labels-idx1-ubyte.gz \(Permission denied\)"):
         fetch_mnist(home, mirror=url, files=["t10k-labels-idx1-ubyte.gz"], progress=False)

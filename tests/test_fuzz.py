@@ -157,6 +157,46 @@ def test_random_bytes_as_pickle(scratch, data):
     assert isinstance(result, Exception) or result.data.ndim == 2
 
 
+def _valid_npy(order: str = "C") -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(np.arange(12.0).reshape(4, 3), order=order))
+    return buffer.getvalue()
+
+
+def _valid_npz() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, X=np.arange(12.0).reshape(4, 3))
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=512).map(lambda junk: b"\x93NUMPY" + junk),  # the magic, then anything
+        mutations(_valid_npy()),
+        mutations(_valid_npy("F")),
+    ),
+    st.booleans(),
+)
+def test_npy_headers(scratch, data, mmap):
+    result = _parse(lambda p: read_table(p, mmap=mmap), _write(scratch, "f.npy", data))
+    if not isinstance(result, Exception):
+        X, names = result
+        assert X.ndim == 2 and X.shape[1] == len(names)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=1024), mutations(_valid_npz())))
+def test_npz_archives(scratch, data):
+    result = _parse(read_table, _write(scratch, "f.npz", data))
+    if not isinstance(result, Exception):
+        assert result[0].ndim == 2
+
+
 def test_model_file_mutations(scratch):
     valid = _valid_model(scratch)
 

@@ -8,6 +8,8 @@ The CLI maps these to exit code 2 with a one-line message; anything else is a bu
 
 from __future__ import annotations
 
+import signal
+
 __all__ = [
     "KMeansLabError",
     "InputError",
@@ -17,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "MissingExtraError",
     "OutputError",
+    "Interrupted",
 ]
 
 
@@ -51,6 +54,27 @@ class ModelFileError(DataFileError):
 
 class OutputError(KMeansLabError, OSError):
     """An output file cannot be written where it was asked for (no such directory, no permission)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (Ctrl-C, ``kill``, a closed terminal or pipe).
+
+    A ``KeyboardInterrupt``, so that code which cleans up after Ctrl-C cleans up after every
+    such signal, and so that ``except Exception`` does not swallow it. ``exit_code`` is the
+    shell's convention, 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
+        super().__init__(f"interrupted by {_signal_name(self.signum)}")
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 class MissingExtraError(KMeansLabError, ImportError):

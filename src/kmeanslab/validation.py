@@ -2,10 +2,20 @@
 
 Each message names the parameter, the value received and what was expected, so that
 the CLI can print it as the one line a user sees.
+
+Values too large to compute with are refused here too, from what the engine computes: dot
+products of rows and centres (and distances built from them) in the data's dtype, squared
+norms, weighted sums and the loss in float64. With ``d`` features, ``n`` rows (or a total
+sample weight ``W``), the largest value ``M = max |x|`` must satisfy
+
+    4 d M² <= max(dtype)      and      4 d M² W <= max(float64)
+
+(a squared distance is at most ``(2M)² d``; the loss sums ``W`` of them). See :func:`value_bound`.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +26,8 @@ from .errors import InputError, KMeansLabError
 
 __all__ = [
     "check_data",
+    "check_values",
+    "value_bound",
     "check_n_clusters",
     "check_int",
     "check_float",
@@ -50,23 +62,88 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _find_non_finite(X: np.ndarray) -> tuple[int, int, str] | None:
-    """First (row, column, kind) of a NaN or infinity in X, reading it block by block."""
-    block = _rows_per_block(X.shape[1], X.itemsize)
-    for start, stop in iter_row_chunks(X.shape[0], block):
-        part = X[start:stop]
-        # A block sum is one cheap pass; only a non-finite sum needs the elementwise look.
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = np.add.reduce(part, axis=None, dtype=np.float64)
-        if np.isfinite(total):
+def value_bound(dtype: np.dtype | type, n_features: int, total_weight: float = 1.0) -> float:
+    """The largest ``|x|`` k-means can compute with, for data of ``dtype`` and ``n_features`` columns.
+
+    ``total_weight`` is the number of rows, or the sum of the sample weights: the loss adds up
+    that many squared distances in float64. See the module docstring for the derivation.
+    """
+    room = min(float(np.finfo(dtype).max), float(np.finfo(np.float64).max) / max(float(total_weight), 1.0))
+    return math.sqrt(room / (4.0 * max(int(n_features), 1)))
+
+
+def _first_bad(part: np.ndarray, bound: float) -> tuple[int, int, str] | None:
+    """The first (row, column, kind) of ``part`` that is NaN, infinite or larger than ``bound`` in size."""
+    # max and min are two cheap passes in the data's own dtype, and NaN propagates through both.
+    with np.errstate(invalid="ignore"):
+        high, low = np.maximum.reduce(part, axis=None), np.minimum.reduce(part, axis=None)
+    if np.isfinite(high) and np.isfinite(low) and max(float(high), -float(low)) <= bound:
+        return None
+    bad = ~np.isfinite(part)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        value = part[row, col]
+        return int(row), int(col), "NaN" if np.isnan(value) else ("+inf" if value > 0 else "-inf")
+    with np.errstate(over="ignore"):
+        row, col = np.argwhere(np.abs(part.astype(np.float64, copy=False)) > bound)[0]
+    return int(row), int(col), "large"
+
+
+def check_values(
+    X: np.ndarray,
+    name: str = "X",
+    *,
+    n_samples: int | None = None,
+    total_weight: float | None = None,
+    row_offset: int = 0,
+) -> None:
+    """Check that every value of a 2-D float array is finite and small enough to compute with.
+
+    Reads X block by block (so a memory map is never held whole). ``X`` may be one block of
+    a larger array: ``row_offset`` is its first row, for the message, and ``n_samples`` the
+    rows of the whole array, for the bound (see :func:`value_bound`).
+
+    Raises
+    ------
+    InputError
+        A NaN, an infinity, or a value larger than :func:`value_bound` allows; the message
+        gives its row and column.
+    """
+    n_rows, n_cols = X.shape
+    weight = total_weight if total_weight is not None else (n_samples if n_samples is not None else n_rows)
+    bound = value_bound(X.dtype, n_cols, weight)
+    block = _rows_per_block(n_cols, X.itemsize)
+    for start, stop in iter_row_chunks(n_rows, block):
+        bad = _first_bad(X[start:stop], bound)
+        if bad is None:
             continue
-        bad = ~np.isfinite(part)
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            value = part[row, col]
-            kind = "NaN" if np.isnan(value) else ("+inf" if value > 0 else "-inf")
-            return start + int(row), int(col), kind
-    return None
+        row, col, kind = bad
+        row += start + row_offset
+        if kind != "large":
+            word = "NaN" if kind == "NaN" else "inf"
+            raise InputError(
+                f"{name} contains {word} ({kind} at row {row}, column {col}); expected finite values: "
+                f"drop or impute missing and infinite values before clustering."
+            )
+        value = float(X[row - row_offset, col])
+        raise InputError(_too_large_message(name, value, row, col, X.dtype, n_cols, weight, bound))
+
+
+def _too_large_message(name, value, row, col, dtype, n_cols, weight, bound) -> str:
+    dtype = np.dtype(dtype)
+    limited_by_dtype = float(np.finfo(dtype).max) <= float(np.finfo(np.float64).max) / max(float(weight), 1.0)
+    why = (
+        f"squared distances over {n_cols} feature(s) would overflow {dtype.name}"
+        if limited_by_dtype
+        else f"the sum of {weight:.6g} squared distances over {n_cols} feature(s) would overflow float64"
+    )
+    remedy = "rescale the data (divide it by its largest absolute value, say)"
+    if limited_by_dtype and dtype != np.float64:
+        remedy += " or convert it to float64"
+    return (
+        f"{name} has a value too large for k-means ({value:.6g} at row {row}, column {col}): {why}; "
+        f"expected |values| <= {bound:.3g}: {remedy}."
+    )
 
 
 def check_data(
@@ -100,7 +177,8 @@ def check_data(
     Raises
     ------
     InputError
-        Not 2-D, empty, complex, non-finite, or with the wrong number of columns.
+        Not 2-D, empty, complex, non-finite, too large to compute with (see :func:`value_bound`),
+        or with the wrong number of columns.
     """
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise InputError(f"{name} is a sparse matrix; kmeanslab needs a dense array: pass {name}.toarray()")
@@ -147,14 +225,7 @@ def check_data(
         X = X.astype(np.float64)
     if not X.flags.c_contiguous:
         X = np.ascontiguousarray(X)
-    bad = _find_non_finite(X)
-    if bad is not None:
-        row, col, kind = bad
-        word = "NaN" if kind == "NaN" else "inf"
-        raise InputError(
-            f"{name} contains {word} ({kind} at row {row}, column {col}); expected finite values: "
-            f"drop or impute missing and infinite values before clustering."
-        )
+    check_values(X, name)
     return X
 
 
@@ -202,10 +273,27 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int, dtype: np.dtype | type = np.float64) -> np.ndarray | None:
+def check_sample_weight(
+    sample_weight: Any, n_samples: int, dtype: np.dtype | type = np.float64, *, X: np.ndarray | None = None
+) -> np.ndarray | None:
     """Return the weights as a 1-D array of ``n_samples`` non-negative finite values, or None.
 
     None means every point has weight 1; the kernels have a faster path for that.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,), scalar or None
+    n_samples : int
+    dtype : dtype, default=float64
+    X : ndarray, optional
+        The validated data the weights go with: then the weighted loss is checked not to
+        overflow float64 (see :func:`value_bound`). Without it only the sum of the weights is.
+
+    Raises
+    ------
+    InputError
+        Wrong shape, not numbers, NaN or inf, negative, all zero, a sum that overflows, or
+        (with ``X``) a sum so large that the weighted loss would overflow.
     """
     if sample_weight is None:
         return None
@@ -226,11 +314,32 @@ def check_sample_weight(sample_weight: Any, n_samples: int, dtype: np.dtype | ty
         )
     if not np.any(w > 0):
         raise InputError("sample_weight is all zero; expected at least one positive weight")
+    with np.errstate(over="ignore"):
+        total = float(np.add.reduce(w, dtype=np.float64))
+    rescale = "rescale them: any positive factor gives the same clusters"
+    if not math.isfinite(total):
+        raise InputError(
+            f"sample_weight sums to more than float64 holds (its largest weight is {float(w.max()):.6g}); "
+            f"expected weights whose sum is finite: {rescale}"
+        )
+    if X is not None and X.size:
+        with np.errstate(invalid="ignore"):
+            largest = max(float(np.maximum.reduce(X, axis=None)), -float(np.minimum.reduce(X, axis=None)))
+        if largest > value_bound(X.dtype, X.shape[1], total):
+            most = float(np.finfo(np.float64).max) / (4.0 * X.shape[1] * largest * largest)
+            raise InputError(
+                f"sample_weight sums to {total:.6g}: with values of X up to {largest:.6g} in {X.shape[1]} feature(s) "
+                f"the weighted sum of squared distances would overflow float64; expected a total weight "
+                f"<= {most:.3g}: {rescale}"
+            )
     return np.ascontiguousarray(w)
 
 
-def check_init_array(init: Any, n_clusters: int, n_features: int, dtype: np.dtype) -> np.ndarray:
-    """Return an explicit array of initial centres of shape ``(n_clusters, n_features)``."""
+def check_init_array(init: Any, n_clusters: int, n_features: int, dtype: np.dtype, *, n_samples: int = 1) -> np.ndarray:
+    """Return an explicit array of initial centres of shape ``(n_clusters, n_features)``.
+
+    The centres are held to the bound of the data (:func:`value_bound`, for ``n_samples`` rows).
+    """
     try:
         centers = np.array(init, dtype=dtype, copy=True)
     except (TypeError, ValueError):
@@ -241,6 +350,7 @@ def check_init_array(init: Any, n_clusters: int, n_features: int, dtype: np.dtyp
         )
     if not np.all(np.isfinite(centers)):
         raise InputError("init contains NaN or inf; expected finite initial centres")
+    check_values(centers, "init", n_samples=n_samples)
     return np.ascontiguousarray(centers)
 
 

@@ -2,22 +2,28 @@
 
 Each module in this package that defines ``register(subparsers, parent)`` adds its commands.
 Errors a user can cause print one line and exit with code 2; anything unexpected prints a
-one-line summary and exits with code 1 (``--debug`` shows the traceback).
+one-line summary and exits with code 1 (``--debug`` shows the traceback). A stop signal
+(SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE; see :mod:`kmeanslab.io.interrupts`) ends the run
+with 128 + its number, whatever error it may have caused on the way, and commits no output.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import KMeansLabError
+from ..errors import Interrupted, KMeansLabError
+from ..io import interrupts
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 128 + getattr(signal, "SIGPIPE", 13)
 
 
 def _command_modules():
@@ -71,37 +77,86 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
-        return int(args.handler(args) or EXIT_OK)
-    except KMeansLabError as exc:
-        if debug:
-            raise
-        print(f"kmeanslab: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("kmeanslab: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug, not bad input: say so in one line
-        if debug:
-            raise
-        summary = str(exc).splitlines()[0] if str(exc) else ""
-        print(
-            f"kmeanslab: unexpected error: {type(exc).__name__}: {summary} (rerun with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_UNEXPECTED
+        try:
+            code = int(args.handler(args) or EXIT_OK)
+            interrupts.check()  # a signal whose exception was swallowed on the way still ends the run
+            return code
+        except Exception as exc:
+            # Reporting an error is not cut short by a signal: it is recorded and decides the exit code.
+            with interrupts.deferred():
+                return _exit_code_for(exc, debug)
+        except KeyboardInterrupt as exc:  # Interrupted included
+            with interrupts.deferred():
+                return _interrupted(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+    except Interrupted as exc:  # a signal in the instant between an error and its report
+        return _interrupted(exc.signum)
     finally:
         warnings.showwarning = previous
 
 
-def _terminate(signum, frame):
-    # SIGTERM (kill, a scheduler's time limit) ends the run like Ctrl-C does, through the
-    # exception handlers, so that a file being written is removed, not left half-written.
-    raise SystemExit(128 + signum)
+def _exit_code_for(exc: Exception, debug: bool) -> int:
+    """Report ``exc`` in one line and return the exit code; a signal received on the way wins."""
+    if isinstance(exc, BrokenPipeError):
+        return _interrupted(getattr(signal, "SIGPIPE", 13))
+    if interrupts.received() is not None:
+        # The signal caused this (an exception raised inside a library mid-update).
+        return _interrupted(interrupts.received())
+    if isinstance(exc, KMeansLabError):
+        if debug:
+            raise exc
+        _error(f"kmeanslab: error: {exc}")
+        return EXIT_USAGE
+    if isinstance(exc, OSError) and exc.filename is not None and not debug:
+        # A file of this machine the library had no reason to name itself: still the input's doing.
+        _error(f"kmeanslab: error: {str(exc.filename)!r}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    if debug:
+        raise exc
+    summary = str(exc).splitlines()[0] if str(exc) else ""
+    _error(f"kmeanslab: unexpected error: {type(exc).__name__}: {summary} (rerun with --debug for the traceback)")
+    return EXIT_UNEXPECTED
+
+
+def _error(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except OSError:  # stderr itself is gone
+        pass
+
+
+def _interrupted(signum: int) -> int:
+    """Say how the run ended (not for SIGPIPE: the reader of stdout is gone and wants nothing more)."""
+    if signum == getattr(signal, "SIGPIPE", None):
+        _silence_stdout()
+    else:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        _error(f"kmeanslab: interrupted by {name}")
+    return 128 + int(signum)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the final flush at exit does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def run() -> None:
-    """Console-script entry point."""
-    import signal
-
-    signal.signal(signal.SIGTERM, _terminate)
-    sys.exit(main())
+    """Console-script entry point: stop signals handled as described in :mod:`kmeanslab.io.interrupts`."""
+    restore = interrupts.install()
+    try:
+        code = main()
+        with interrupts.deferred():  # the SIGPIPE a closed stdout sends is recorded, not raised, here
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                code = _interrupted(getattr(signal, "SIGPIPE", 13))
+    finally:
+        restore()
+    sys.exit(code)

@@ -1,19 +1,25 @@
-"""Pieces the commands share: reading DATA, the output directory, printing."""
+"""Pieces the commands share: reading DATA, checking options, printing."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
 from ..datasets import load_faithful
+from ..errors import InputError
 from ..io import read_table, select_columns
 from ..validation import check_data
 
 console = Console(highlight=False, soft_wrap=True)
+# Lines about a run when stdout carries its data (``predict --out /dev/stdout``).
+console_err = Console(highlight=False, soft_wrap=True, stderr=True)
 
 
 def positive_int(text: str) -> int:
@@ -46,6 +52,26 @@ def non_negative_float(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"{text} is not valid; expected a finite number >= 0")
     return value
+
+
+@contextlib.contextmanager
+def held_output() -> Iterator[None]:
+    """Hold what a command prints until it has finished: a run that fails prints nothing on stdout.
+
+    A command prints its results and then writes its files; an error while writing (a full disk)
+    must not come after a summary that reads like success.
+    """
+    with console.capture() as captured:
+        yield
+    sys.stdout.write(captured.get())
+    sys.stdout.flush()
+
+
+def check_seed(seed: int) -> int:
+    """``--seed``: an integer >= 0 (the library would call a negative one ``random_state``)."""
+    if seed < 0:
+        raise InputError(f"--seed {seed} is not valid; expected an integer >= 0")
+    return seed
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from .. import datasets
 from ..datasets import MNIST_FILES, fetch_mnist, get_data_home, list_datasets
 from ..errors import InputError
@@ -99,8 +101,6 @@ def _load_source(args: argparse.Namespace):
 
 
 def run_show(args: argparse.Namespace) -> int:
-    import numpy as np
-
     ds = _load_source(args)
     X = ds.data
     console.print(f"{ds.name}: {X.shape[0]} x {X.shape[1]} {X.dtype}, values {X.min():.6g} to {X.max():.6g}")

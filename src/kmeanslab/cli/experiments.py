@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.table import Table
 
 from .. import datasets
 from ..cluster import INIT_METHODS, KMeans
@@ -37,8 +38,9 @@ from ..experiments.plots import (
     save_figure,
 )
 from ..experiments.report import format_mean_std, json_safe
-from ..io import prepare_out_dir, read_table, select_columns, write_json, write_text
-from ._common import console, positive_int
+from ..io import prepare_out_dir, read_table, select_columns, staged_output_dir, write_json, write_text
+from ..validation import check_data
+from ._common import check_seed, console, held_output, positive_int
 
 NAMED_SOURCES = ("faithful", "digits", "blobs", "mnist")
 _DATASET_FILE = re.compile(r"\.(pkl|pickle|json|jsonl)(\.gz)?$|idx\d", re.IGNORECASE)
@@ -58,20 +60,29 @@ class Source:
     label: str
 
 
+# The most k values one option may list: each one is RUNS fits, and a range like 1:10000000000
+# would otherwise be expanded (and searched) before anything could say it is too long.
+MAX_KS = 1000
+
+
 def parse_ks(text: str) -> list[int]:
-    """argparse type: ``"1:20"`` (inclusive), ``"5:24,100"``, ``"2,4,8"`` or ``"10"``."""
-    ks: list[int] = []
+    """argparse type: ``"1:20"`` (inclusive), ``"5:24,100"``, ``"2,4,8"`` or ``"10"``; at most :data:`MAX_KS` values."""
+    ks: dict[int, None] = {}  # insertion-ordered, and a constant-time test of what is already there
     for part in text.split(","):
         part = part.strip()
-        match = re.fullmatch(r"(\d+)(?::(\d+))?", part)
+        match = re.fullmatch(r"([0-9]+)(?::([0-9]+))?", part)
         if not match:
             raise argparse.ArgumentTypeError(f"{text!r} is not valid; expected k values like 1:20, 5:24,100 or 2,4,8")
         low = int(match.group(1))
         high = int(match.group(2)) if match.group(2) else low
         if low < 1 or high < low:
             raise argparse.ArgumentTypeError(f"{part!r} is not valid; expected 1 <= first <= last")
-        ks.extend(k for k in range(low, high + 1) if k not in ks)
-    return ks
+        if high - low + 1 + len(ks) > MAX_KS:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not valid: it names more than {MAX_KS} values of k; expected at most {MAX_KS}"
+            )
+        ks.update(dict.fromkeys(range(low, high + 1)))
+    return list(ks)
 
 
 def fraction(text: str) -> float:
@@ -131,21 +142,36 @@ def load_source(args: argparse.Namespace) -> Source:
 
 
 def _load_table(path: str, columns, labels_column) -> Source:
+    """A table's features (checked here, where errors can name the file) and its labels column."""
 
     X, names = read_table(path, mmap=False)
+    name = Path(path).name
     y = None
     if labels_column is not None:
         if labels_column not in names:
-            raise InputError(f"--labels {labels_column!r} is not a numeric column of {Path(path).name}; it has {names}")
+            raise InputError(f"--labels {labels_column!r} is not a numeric column of {name}; it has {names}")
         i = names.index(labels_column)
-        y = X[:, i]
-        y = y.astype(np.int64) if np.all(y == np.round(y)) else y
+        y = _class_labels(np.asarray(X[:, i]), labels_column, name)
         X, names = np.delete(X, i, axis=1), names[:i] + names[i + 1 :]
         if not names:
-            raise InputError(f"{Path(path).name}: no feature column is left besides --labels {labels_column!r}")
+            raise InputError(f"{name}: no feature column is left besides --labels {labels_column!r}")
     if columns:
         X, names = select_columns(X, names, columns, Path(path))
-    return Source(np.ascontiguousarray(X), y, None, names, path)
+    # Checked before any split: an error gives the file's row, not the row of a shuffled part.
+    return Source(check_data(X, name), y, None, names, path)
+
+
+def _class_labels(values: np.ndarray, column: str, name: str) -> np.ndarray:
+    """A column of class labels as int64; a value that is not a whole number is an error."""
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+    if not whole.all():
+        row = int(np.argmin(whole))
+        raise InputError(
+            f"--labels {column!r} of {name} holds {float(values[row])!r} at data row {row + 1}; "
+            f"expected whole numbers (class labels such as 0, 1, 2)"
+        )
+    return values.astype(np.int64)
 
 
 def require_labels(source: Source, command: str) -> np.ndarray:
@@ -161,8 +187,6 @@ def require_labels(source: Source, command: str) -> np.ndarray:
 
 def print_frame(frame, title: str, *, digits: int = 4, highlight: Any = None) -> None:
     """A DataFrame as a rich table; the row whose index equals ``highlight`` is marked."""
-    from rich.table import Table
-
     table = Table(title=title, title_justify="left", header_style="bold")
     index_name = frame.index.name or ""
     table.add_column(str(index_name), justify="right")
@@ -198,16 +222,19 @@ def write_frame_csv(path: Path, frame) -> Path:
 
 
 def write_outputs(out: Path, figures: dict, frames: dict, results: dict) -> list[str]:
-    """Figures as PNG, tables as CSV and the results as JSON into ``out``; the names written."""
+    """Figures as PNG, tables as CSV and the results as JSON into ``out``, all at once; the names written.
 
-    out = prepare_out_dir(out)
-    written = []
-    for name, fig in figures.items():
-        written.append(save_figure(fig, out / f"{name}.png").name)
-    for name, frame in frames.items():
-        written.append(write_frame_csv(out / f"{name}.csv", frame).name)
-    written.append(write_json(out / "results.json", json_safe(results)).name)
-    return written
+    ``results.json``, the record of a complete run, is put in place last (see
+    :func:`kmeanslab.io.staged_output_dir`).
+    """
+
+    with staged_output_dir(out, last=("results.json",)) as staged:
+        for name, fig in figures.items():
+            save_figure(fig, staged / f"{name}.png")
+        for name, frame in frames.items():
+            write_frame_csv(staged / f"{name}.csv", frame)
+        write_json(staged / "results.json", json_safe(results))
+    return staged.committed
 
 
 def add_kmeans_arguments(parser: argparse.ArgumentParser, *, init: str = "k-means++") -> None:
@@ -219,13 +246,6 @@ def add_kmeans_arguments(parser: argparse.ArgumentParser, *, init: str = "k-mean
     )
     parser.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-
-
-def _check_seed(seed: int) -> int:
-
-    if seed < 0:
-        raise InputError(f"--seed {seed} is not valid; expected an integer >= 0")
-    return seed
 
 
 # --------------------------------------------------------------------------- commands
@@ -315,15 +335,22 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 def _check_out(args) -> None:
 
-    if args.out:
+    if args.out is not None:
         prepare_out_dir(args.out, create=False)  # fail before the work
 
 
 def run_elbow(args: argparse.Namespace) -> int:
 
+    check_seed(args.seed)
     _check_out(args)
     source = load_source(args)
-    train, val = train_val_split(source.X, val=args.val, seed=_check_seed(args.seed))
+    with held_output():
+        _elbow(args, source)
+    return 0
+
+
+def _elbow(args: argparse.Namespace, source: Source) -> None:
+    train, val = train_val_split(source.X, val=args.val, seed=args.seed)
     table = elbow(train, val, ks=args.ks, runs=args.runs, init=args.init, seed=args.seed, max_iter=args.max_iter)
     knee = table.attrs["knee"]
     console.print(
@@ -336,7 +363,7 @@ def run_elbow(args: argparse.Namespace) -> int:
         highlight=knee,
     )
     console.print(f"knee: k={knee}" if knee is not None else "knee: none found (the curve has no clear bend)")
-    if args.out:
+    if args.out is not None:
         figure = plot_elbow(table, title=f"Elbow: {Path(source.label).name}")
         results = {
             "source": source.label,
@@ -349,13 +376,12 @@ def run_elbow(args: argparse.Namespace) -> int:
         }
         written = write_outputs(Path(args.out), {"elbow": figure}, {"elbow": table}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
-    return 0
 
 
 def _train_test(args: argparse.Namespace, source: Source):
     """(X_train, y_train, images_train, X_test, y_test, note) for classify and compare-inits."""
 
-    seed = _check_seed(args.seed)
+    seed = args.seed
     if args.source == "mnist":
         train, test, note = mnist_split(args.train or 1000, args.test, seed=seed, data_home=args.data_home)
         return train.data, train.target, train.images, test.data, test.target, note
@@ -373,13 +399,17 @@ def _train_test(args: argparse.Namespace, source: Source):
 
 
 def run_classify(args: argparse.Namespace) -> int:
+    check_seed(args.seed)
     _check_out(args)
     source = _source_for_split(args)
     X_train, y_train, images, X_test, y_test, note = _train_test(args, source)
-    console.print(f"kmeanslab classify: {note}")
-    if len(args.ks) == 1 and args.repeats == 1:
-        return _classify_one(args, X_train, y_train, X_test, y_test, note)
-    return _classify_many(args, X_train, y_train, X_test, y_test, note)
+    with held_output():
+        console.print(f"kmeanslab classify: {note}")
+        if len(args.ks) == 1 and args.repeats == 1:
+            _classify_one(args, X_train, y_train, X_test, y_test, note)
+        else:
+            _classify_many(args, X_train, y_train, X_test, y_test, note)
+    return 0
 
 
 def _source_for_split(args: argparse.Namespace) -> Source | None:
@@ -387,7 +417,7 @@ def _source_for_split(args: argparse.Namespace) -> Source | None:
     return None if args.source == "mnist" else load_source(args)
 
 
-def _classify_one(args, X_train, y_train, X_test, y_test, note) -> int:
+def _classify_one(args, X_train, y_train, X_test, y_test, note) -> None:
 
     k = args.ks[0]
     model = KMeans(k, init=args.init, n_init=1, max_iter=args.max_iter, random_state=args.seed)
@@ -409,7 +439,7 @@ def _classify_one(args, X_train, y_train, X_test, y_test, note) -> int:
     console.print(f"  cluster labels (majority vote): {clf.cluster_labels_.tolist()}")
     matrix = clf.confusion_matrix(X_test, y_test)
     print_frame(matrix, "confusion matrix on the test rows (true label down, predicted across)", digits=6)
-    if args.out:
+    if args.out is not None:
         figures = {
             "confusion": plot_confusion_matrix(matrix, title=f"k={k}: test confusion matrix (accuracy {accuracy:.3f})")
         }
@@ -435,10 +465,9 @@ def _classify_one(args, X_train, y_train, X_test, y_test, note) -> int:
         }
         written = write_outputs(Path(args.out), figures, {"confusion": matrix}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
-    return 0
 
 
-def _classify_many(args, X_train, y_train, X_test, y_test, note) -> int:
+def _classify_many(args, X_train, y_train, X_test, y_test, note) -> None:
 
     table = accuracy_vs_k(
         X_train,
@@ -455,7 +484,7 @@ def _classify_many(args, X_train, y_train, X_test, y_test, note) -> int:
         _tight(format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3)),
         f"test scores against k (mean ± std over {args.repeats} seed(s))",
     )
-    if args.out:
+    if args.out is not None:
         figure = plot_accuracy_vs_k(table)
         results = {
             "setup": note,
@@ -466,11 +495,11 @@ def _classify_many(args, X_train, y_train, X_test, y_test, note) -> int:
         }
         written = write_outputs(Path(args.out), {"accuracy_vs_k": figure}, {"accuracy_vs_k": table}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
-    return 0
 
 
 def run_compare_inits(args: argparse.Namespace) -> int:
 
+    check_seed(args.seed)
     _check_out(args)
     source = _source_for_split(args)
     if source is None or source.y is not None:
@@ -478,6 +507,12 @@ def run_compare_inits(args: argparse.Namespace) -> int:
     else:
         X, y, X_test, y_test = source.X, None, None, None
         note = f"{source.label} ({X.shape[0]} x {X.shape[1]}), no labels."
+    with held_output():
+        _compare_inits(args, X, y, X_test, y_test, note)
+    return 0
+
+
+def _compare_inits(args: argparse.Namespace, X, y, X_test, y_test, note: str) -> None:
     runs = compare_inits(X, args.k, y, X_test, y_test, inits=args.inits, seeds=args.seeds, max_iter=args.max_iter)
     measures = [c for c in ("iterations", "sse", "mse", "mean_dist", "accuracy") if c in runs.columns]
     summary = summarize_runs(runs, "init", measures)
@@ -485,7 +520,7 @@ def run_compare_inits(args: argparse.Namespace) -> int:
     print_frame(
         _tight(format_mean_std(summary, [m for m in measures if m != "sse"], digits=4)), "mean ± std over seeds"
     )
-    if args.out:
+    if args.out is not None:
         figure = plot_init_comparison(runs, title=f"k={args.k}: initialisations compared")
         results = {
             "setup": note,
@@ -498,4 +533,3 @@ def run_compare_inits(args: argparse.Namespace) -> int:
             Path(args.out), {"inits": figure}, {"runs": runs.set_index(["init", "seed"]), "summary": summary}, results
         )
         console.print(f"wrote {', '.join(written)} to {args.out}")
-    return 0

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import os
+import re
 
 import numpy as np
 
 from ..cluster import ALGORITHMS, EMPTY_POLICIES, INIT_METHODS, STOP_RULES, KMeans
-from ..io import prepare_out_dir, write_csv, write_json
+from ..errors import InputError
+from ..io import open_input, prepare_out_dir, read_npy_header, staged_output_dir, write_csv, write_json
 from ..scale import STREAM_MIN_BYTES, as_dask_array, connect, open_npy
-from ._common import add_data_arguments, auto_or_positive_int, console, load_data, non_negative_float, positive_int
+from ..validation import check_values, iter_row_chunks
+from ._common import (
+    add_data_arguments,
+    auto_or_positive_int,
+    check_seed,
+    console,
+    load_data,
+    non_negative_float,
+    positive_int,
+)
+
+OUTPUTS = ("centers.csv", "labels.csv", "model.npz", "summary.json")
+# Rows per block when a streamed .npy file is checked before its fit (about 32 MiB of float64).
+_CHECK_BLOCK_BYTES = 32 * 2**20
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -63,9 +78,27 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run_fit)
 
 
+def check_scheduler(text: str) -> str:
+    """``--scheduler``: ``local:N`` (1 <= N <= 4 x the CPUs: each worker is a process) or an address."""
+    if not text.startswith("local:"):
+        return text
+    count = text.split(":", 1)[1]
+    most = 4 * (os.cpu_count() or 1)
+    # ASCII digits only: "²".isdigit() is True, but int("²") fails.
+    if not re.fullmatch(r"[0-9]+", count) or not 1 <= int(count) <= most:
+        raise InputError(
+            f"--scheduler {text!r} is not valid; expected local:N with 1 <= N <= {most} worker processes "
+            f"(4 per CPU), or an address"
+        )
+    return text
+
+
 def run_fit(args: argparse.Namespace) -> int:
 
-    if args.out:
+    check_seed(args.seed)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
+    if args.out is not None:
         prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     X, names, source = _load(args)
     model = KMeans(
@@ -85,30 +118,49 @@ def run_fit(args: argparse.Namespace) -> int:
     else:
         model.fit(X)
     summary = fit_summary(model, source, names)
+    written = None
+    if args.out is not None:
+        # Everything is written before anything is printed: a run that fails prints nothing on stdout.
+        with staged_output_dir(args.out, last=("summary.json",)) as staged:
+            write_csv(staged / "centers.csv", model.cluster_centers_, header=names)
+            write_csv(staged / "labels.csv", model.labels_, header=["label"])
+            if hasattr(model, "save"):
+                model.save(staged / "model.npz")
+            write_json(staged / "summary.json", summary)
+        written = staged.committed
     print_summary(summary)
-    if args.out:
-        out = prepare_out_dir(args.out)
-        write_csv(out / "centers.csv", model.cluster_centers_, header=names)
-        write_csv(out / "labels.csv", model.labels_, header=["label"])
-        write_json(out / "summary.json", summary)
-        if hasattr(model, "save"):
-            model.save(out / "model.npz")
-        console.print(f"wrote {', '.join(sorted(p.name for p in _written(out)))} to {out}")
+    if written is not None:
+        console.print(f"wrote {', '.join(sorted(written))} to {args.out}")
     return 0
 
 
 def _load(args: argparse.Namespace):
-    """DATA as ``load_data`` reads it, except a large ``.npy``: opened for block reads.
+    """DATA as ``load_data`` reads it, except a large C-ordered ``.npy``: opened for block reads.
 
-    KMeans then streams it (see :mod:`kmeanslab.scale`) instead of mapping it whole.
+    KMeans then streams it (see :mod:`kmeanslab.scale`) instead of mapping it whole. Its values
+    are checked here first, block by block, so that an error names the file and the row.
     """
     path = getattr(args, "data", None)
-    if path and str(path).lower().endswith(".npy") and not args.columns and Path(path).is_file():
-        source = open_npy(path)
-        if source.nbytes >= STREAM_MIN_BYTES:
+    if path and str(path).lower().endswith(".npy") and not args.columns:
+        with open_input(path, "a .npy file") as handle:
+            header = read_npy_header(handle, os.path.basename(path))
+        rows_contiguous = not header.fortran_order or len(header.shape) == 1 or header.shape[1:] == (1,)
+        if header.nbytes >= STREAM_MIN_BYTES and rows_contiguous and len(header.shape) in (1, 2):
+            source = open_npy(path)
+            _check_streamed(source, os.path.basename(path))
             return source, [f"x{i}" for i in range(source.shape[1])], str(path)
-        source.close()
     return load_data(args)
+
+
+def _check_streamed(source, name: str) -> None:
+    """Every value of a streamed ``.npy`` finite and small enough, read one block at a time."""
+    n, d = source.shape
+    work = np.float32 if source.dtype == np.float32 else np.float64
+    if source.dtype.kind not in "fiub":
+        raise InputError(f"{name}: holds {source.dtype} values; expected a numeric array")
+    rows = max(1, _CHECK_BLOCK_BYTES // (8 * d))
+    for start, stop in iter_row_chunks(n, rows):
+        check_values(np.asarray(source.read(start, stop), dtype=work), name, n_samples=n, row_offset=start)
 
 
 def _fit_on_dask(model, X, scheduler: str) -> None:
@@ -118,10 +170,6 @@ def _fit_on_dask(model, X, scheduler: str) -> None:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         model.fit(as_dask_array(X, min_blocks=2 * n_workers))
         model.labels_ = np.asarray(model.labels_)
-
-
-def _written(out: Path):
-    return [out / name for name in ("centers.csv", "labels.csv", "summary.json", "model.npz") if (out / name).exists()]
 
 
 def fit_summary(model, source: str, names: list[str]) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import numpy as np
 
 from ..cluster import load
 from ..errors import InputError
-from ..io import write_csv
-from ._common import add_data_arguments, console, load_data
+from ..io import OutputTarget, resolve_output, write_csv
+from ._common import add_data_arguments, console, console_err, load_data
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -28,28 +29,34 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run_predict)
 
 
-def _check_out(path: str) -> Path:
-    import os
-
+def _check_out(path: str) -> OutputTarget:
+    """Where ``--out`` writes (see :func:`kmeanslab.io.resolve_output`), or an error before any work."""
+    if path == "":
+        raise InputError("--out '' is not valid; expected a file name such as labels.csv")
     out = Path(path)
-    if out.is_dir():
-        raise InputError(f"--out {path!r} is a directory; expected a file name such as labels.csv")
     parent = out.parent if str(out.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise InputError(
-            f"--out {path!r}: {str(parent)!r} is a file, not a directory; expected a file name in an existing directory"
-        )
-    if not parent.is_dir():
-        raise InputError(f"--out {path!r}: the directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    try:
+        if out.is_dir():
+            raise InputError(f"--out {path!r} is a directory; expected a file name such as labels.csv")
+        if parent.exists() and not parent.is_dir():
+            raise InputError(
+                f"--out {path!r}: {str(parent)!r} is a file, not a directory; "
+                f"expected a file name in an existing directory"
+            )
+        if not parent.is_dir():
+            raise InputError(f"--out {path!r}: the directory {str(parent)!r} does not exist")
+    except OSError as exc:  # a name too long, a loop of symlinks
+        raise InputError(f"--out {path!r} cannot be used: {exc.strerror or exc}") from None
+    target = resolve_output(path)
+    if target.kind == "file" and not os.access(target.path.parent, os.W_OK | os.X_OK):
         raise InputError(f"--out {path!r}: the directory {str(parent)!r} is not writable; choose another")
-    return out
+    return target
 
 
 def run_predict(args: argparse.Namespace) -> int:
 
     # Everything that can fail on bad input is checked before anything is written.
-    out = _check_out(args.out) if args.out else None
+    target = _check_out(args.out) if args.out is not None else None
     model = load(args.model)
     X, _, source = load_data(args)
     if X.shape[1] != model.n_features_in_:
@@ -59,13 +66,15 @@ def run_predict(args: argparse.Namespace) -> int:
             f"choose the columns with --columns"
         )
     labels = model.predict(X)
-    if out is None:
+    if target is None:
         sys.stdout.write("label\n")
         np.savetxt(sys.stdout, labels, fmt="%d")
         return 0
-    write_csv(out, labels, header=["label"])
+    write_csv(args.out, labels, header=["label"])
     sizes = np.bincount(labels, minlength=model.n_clusters).tolist()
-    console.print(f"kmeanslab predict: {source} ({X.shape[0]} x {X.shape[1]}) with {args.model} (k={model.n_clusters})")
-    console.print(f"  cluster sizes  {sizes}")
-    console.print(f"wrote {out}")
+    # When the labels went to stdout, the lines about them go to stderr, out of the data's way.
+    report = console_err if target.kind == "descriptor" and target.fd == 1 else console
+    report.print(f"kmeanslab predict: {source} ({X.shape[0]} x {X.shape[1]}) with {args.model} (k={model.n_clusters})")
+    report.print(f"  cluster sizes  {sizes}")
+    report.print(f"wrote {args.out}")
     return 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from ..cluster import INIT_METHODS
 from ..course import DemoConfig, run_demo
-from ..errors import InputError
 from ..experiments.report import data_report
-from ..io import prepare_out_dir
-from ._common import console, positive_int
+from ..io import prepare_out_dir, staged_output_dir
+from ._common import check_seed, console, positive_int
 from .experiments import add_source_arguments, fraction, load_source, parse_ks
 
 
@@ -69,11 +69,14 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run_demo_command)
 
 
+# The files whose presence says a report is complete: removed first and put back last.
+REPORT_RECORDS = ("results.json", "index.html")
+
+
 def run_report(args: argparse.Namespace) -> int:
 
+    check_seed(args.seed)
     prepare_out_dir(args.out, create=False)
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed} is not valid; expected an integer >= 0")
     source = load_source(args)
     started = time.perf_counter()
     report = data_report(
@@ -89,7 +92,8 @@ def run_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         init=args.init,
     )
-    index = report.write(args.out)
+    with staged_output_dir(args.out, last=REPORT_RECORDS) as staged:
+        index = Path(args.out) / report.write(staged.path).name
     console.print(
         f"kmeanslab report: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}) "
         f"in {time.perf_counter() - started:.1f} s"
@@ -101,9 +105,15 @@ def run_report(args: argparse.Namespace) -> int:
 def run_demo_command(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
+    prepare_out_dir(args.out, create=False)
     config = DemoConfig.quick() if args.quick else DemoConfig()
-    index = run_demo(args.out, data_home=args.data_home, config=config, progress=args.progress, threads=args.threads)
-    for line in _headlines(json.loads(index.with_name("results.json").read_text(encoding="utf-8"))):
+    with staged_output_dir(args.out, last=REPORT_RECORDS) as staged:
+        staged_index = run_demo(
+            staged.path, data_home=args.data_home, config=config, progress=args.progress, threads=args.threads
+        )
+        results = json.loads(staged_index.with_name("results.json").read_text(encoding="utf-8"))
+    index = Path(args.out) / staged_index.name
+    for line in _headlines(results):
         console.print(f"  {line}")
     console.print(f"kmeanslab demo: wrote {index} in {time.perf_counter() - started:.0f} s; open it in a browser")
     return 0

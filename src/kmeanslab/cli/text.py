@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import text as T
 from ..errors import InputError
-from ..io import atomic_write, prepare_out_dir, write_json, write_text
-from ._common import console, positive_int
+from ..io import atomic_write, prepare_out_dir, staged_output_dir, write_json, write_text
+from ._common import check_seed, console, held_output, positive_int
 
 MAP_PNG = "text_map.png"
 SECTION_HTML = "text_section.html"
@@ -62,6 +62,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run_text(args: argparse.Namespace) -> int:
 
+    check_seed(args.seed)
     prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     content = T.read_text_file(args.file)
     texts, vectors, counts = _embed(content, args.level, args.model)
@@ -85,8 +86,6 @@ def run_text(args: argparse.Namespace) -> int:
         "inertia": float(model.inertia_),
         "clusters": [{"size": len(m), "members": [{"text": t, "count": c} for t, c in m]} for m in members],
     }
-    print_clusters(summary)
-    out = prepare_out_dir(args.out)
     fig = T.plot_text_map(
         clustered,
         model.labels_,
@@ -98,10 +97,13 @@ def run_text(args: argparse.Namespace) -> int:
         + (", cosine" if args.normalize else "")
         + " (PCA of the embeddings)",
     )
-    _write_png(out / MAP_PNG, fig)
-    _write_section(out / SECTION_HTML, summary)
-    write_json(out / RESULTS_JSON, summary)
-    console.print(f"wrote {MAP_PNG}, {RESULTS_JSON}, {SECTION_HTML} to {out}")
+    with held_output():
+        print_clusters(summary)
+        with staged_output_dir(args.out, last=(RESULTS_JSON, SECTION_HTML)) as staged:
+            _write_png(staged / MAP_PNG, fig)
+            _write_section(staged / SECTION_HTML, summary)
+            write_json(staged / RESULTS_JSON, summary)
+        console.print(f"wrote {MAP_PNG}, {RESULTS_JSON}, {SECTION_HTML} to {args.out}")
     return 0
 
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..cluster import KMeans
 from ..errors import DataFileError, DatasetNotFoundError, InputError, MissingExtraError
-from ..io import decode_text
+from ..io import decode_text, read_input_bytes
 
 __all__ = [
     "MODEL_DISTRIBUTION",
@@ -465,14 +465,13 @@ def read_text_file(path: str | os.PathLike) -> str:
         It is a directory, binary, or holds only white space.
     """
     path = Path(path)
-    if not path.exists():
-        raise DatasetNotFoundError(f"{str(path)!r} does not exist; expected a text file")
-    if path.is_dir():
-        raise DataFileError(f"{str(path)!r} is a directory; expected a text file")
-    raw = path.read_bytes()
-    if b"\0" in raw[:8192]:
-        raise DataFileError(f"{path.name}: looks like a binary file; expected plain text")
 
+    def refuse_binary(start: bytes) -> None:
+        if b"\0" in start[:8192]:
+            raise DataFileError(f"{path.name}: looks like a binary file; expected plain text")
+
+    # Bounded (kmeanslab.io.read_limit) and refused at its first block if binary: /dev/zero ends at once.
+    raw = read_input_bytes(path, what="a text file", gunzip=False, check_start=refuse_binary)
     text = decode_text(raw)
     if not text.strip():
         raise DataFileError(f"{path.name}: the file is empty; expected some text")
