@@ -86,7 +86,7 @@ def test_npyfile_one_feature_and_bad_files(tmp_path):
     with pytest.raises(DataFileError, match="expected a numeric array"):
         NpyFile(tmp_path / "s.npy")
     (tmp_path / "g.npy").write_bytes(b"\x93NUMPYAB" + b"junk" * 20)  # magic, then garbage
-    with pytest.raises(DataFileError, match=r"g.npy: unknown .npy format version 65.66"):
+    with pytest.raises(DataFileError, match=r"g.npy: not a readable .npy file \(unknown format version 65.66"):
         NpyFile(tmp_path / "g.npy")
     np.save(tmp_path / "t.npy", np.ones((100, 4)))
     raw = (tmp_path / "t.npy").read_bytes()
@@ -199,7 +199,17 @@ def test_kmeans_streams_big_array_likes(monkeypatch, tmp_path):
 def test_block_errors_name_the_rows(monkeypatch):
     X = BLOBS.copy()
     X[1234, 2] = np.nan
-    with pytest.raises(InputError, match=r"NaN.*rows 1200:1300"):
+    with pytest.raises(InputError, match=r"NaN \(NaN at row 1234, column 2\).*rows 1200:1300"):
+        fit_kmeans(KMeans(3), X, block_rows=100)
+    # The bound on the values is the whole array's, not one block's: a value that 100 rows could
+    # hold but all of X cannot is refused, at its absolute row.
+    from kmeanslab.validation import value_bound
+
+    whole, block = value_bound(np.float64, X.shape[1], len(X)), value_bound(np.float64, X.shape[1], 100)
+    assert whole < block
+    X = BLOBS.copy()
+    X[1234, 2] = (whole + block) / 2
+    with pytest.raises(InputError, match=r"row 1234, column 2.*rows 1200:1300"):
         fit_kmeans(KMeans(3), X, block_rows=100)
     with pytest.raises(InputError, match="2-D"):
         fit_kmeans(KMeans(3), np.ones(5))

@@ -153,6 +153,8 @@ def check_data(
     min_samples: int = 1,
     n_features: int | None = None,
     estimator_name: str | None = None,
+    whole_rows: int | None = None,
+    row_offset: int = 0,
 ) -> np.ndarray:
     """Return X as a C-ordered 2-D float32 or float64 array, or raise an error that says why not.
 
@@ -169,6 +171,9 @@ def check_data(
         The number of columns expected (a fitted model's ``n_features_in_``).
     estimator_name : str, optional
         Named in the message when ``n_features`` does not match.
+    whole_rows, row_offset : int, optional
+        When X is one block of a larger array (streamed from a file): the rows of the whole
+        array, which set the bound on the values, and the block's first row, which messages give.
 
     Returns
     -------
@@ -225,7 +230,7 @@ def check_data(
         X = X.astype(np.float64)
     if not X.flags.c_contiguous:
         X = np.ascontiguousarray(X)
-    check_values(X, name)
+    check_values(X, name, n_samples=whole_rows, row_offset=row_offset)
     return X
 
 

@@ -208,7 +208,7 @@ class _BaseKMeans(TransformerMixin, ClusterMixin, BaseEstimator, metaclass=ABCMe
         """
         kind = check_choice(kind, "kind", LOSS_KINDS)
         X = self._check_X(X, reset=False)
-        weights = check_sample_weight(sample_weight, X.shape[0])
+        weights = check_sample_weight(sample_weight, X.shape[0], X=X)
         centers = self._centers_for(X)
         labels, _ = assign(X, centers)
         if kind == "sse":

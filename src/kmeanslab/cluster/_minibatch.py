@@ -318,7 +318,7 @@ default="k-means++"
         """
         X = self._check_X(X, reset=True)
         self._validate_params(X.shape[0], X.shape[1], X.dtype)
-        weights = check_sample_weight(sample_weight, X.shape[0])
+        weights = check_sample_weight(sample_weight, X.shape[0], X=X)
         rng = as_generator(self.random_state)
         sampler = _Sampler(X, weights)
         n_eff = sampler.n_effective
@@ -370,7 +370,7 @@ default="k-means++"
         """
         first = not hasattr(self, "cluster_centers_")
         X = self._check_X(X, reset=first)
-        weights = check_sample_weight(sample_weight, X.shape[0])
+        weights = check_sample_weight(sample_weight, X.shape[0], X=X)
         if first:
             self._validate_params(X.shape[0], X.shape[1], X.dtype)
         elif not hasattr(self, "_centers64"):

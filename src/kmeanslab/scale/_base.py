@@ -132,9 +132,13 @@ def check_shape(X: Any, name: str) -> tuple[int, int]:
     return n, d
 
 
-def check_block(block: Any, name: str, where: str) -> np.ndarray:
-    """``check_data`` on one block of ``name``; an error says ``where`` it is ("rows a:b")."""
+def check_block(block: Any, name: str, where: str, *, whole_rows: int | None = None, row_offset: int = 0) -> np.ndarray:
+    """``check_data`` on one block of ``name``; an error says ``where`` it is ("rows a:b").
+
+    ``whole_rows`` and ``row_offset`` (the rows of the whole array and the block's first row)
+    make the bound on the values that of the whole array and the rows in messages absolute.
+    """
     try:
-        return check_data(np.asarray(block), name)
+        return check_data(np.asarray(block), name, whole_rows=whole_rows, row_offset=row_offset)
     except InputError as exc:
         raise InputError(f"{exc} [in {where} of {name}]") from None

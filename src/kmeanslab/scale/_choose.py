@@ -47,7 +47,7 @@ def block_source(X: Any, sample_weight: Any = None) -> BlockSource:
     if is_out_of_core(X):
         return LocalBlocks(X, sample_weight)
     X = check_data(X, "X")
-    return InMemoryBlocks(X, check_sample_weight(sample_weight, X.shape[0]))
+    return InMemoryBlocks(X, check_sample_weight(sample_weight, X.shape[0], X=X))
 
 
 def map_row_blocks(

@@ -81,7 +81,7 @@ def connect(scheduler: str, *, n_threads: int = 1) -> Iterator[Any]:
     _, distributed = require_dask()
     if scheduler.startswith("local:"):
         text = scheduler.split(":", 1)[1]
-        if not text.isdigit() or int(text) < 1:
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise InputError(f"--scheduler {scheduler!r} is not valid; expected local:N with N >= 1 workers")
         with (
             distributed.LocalCluster(

@@ -127,7 +127,7 @@ class LocalBlocks(_ComputingOnce, BlockSource):
     def _read(self, i: int) -> np.ndarray:
         a, b = self.bounds[i]
         if self._x_sq[i] is None:
-            return check_block(self.source[a:b], self.name, f"rows {a}:{b}")
+            return check_block(self.source[a:b], self.name, f"rows {a}:{b}", whole_rows=self.n, row_offset=a)
         return np.ascontiguousarray(np.asarray(self.source[a:b]), dtype=self.dtype)
 
     def block(self, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +155,10 @@ class LocalBlocks(_ComputingOnce, BlockSource):
         rows = np.asarray(rows, dtype=np.int64)
         out = np.empty((len(rows), self.d), dtype=self.dtype)
         for j, i in enumerate(rows):
-            out[j] = check_block(self.source[int(i) : int(i) + 1], self.name, f"row {int(i)}")[0]
+            row = int(i)
+            out[j] = check_block(
+                self.source[row : row + 1], self.name, f"row {row}", whole_rows=self.n, row_offset=row
+            )[0]
         return out
 
 
@@ -209,4 +212,4 @@ def iter_blocks(X: Any, block_rows: int | None = None, name: str = "X") -> Itera
     n, d = check_shape(X, name)
     rows = default_block_rows(d, np.dtype(X.dtype).itemsize) if block_rows is None else block_rows
     for a, b in iter_row_chunks(n, rows):
-        yield check_block(X[a:b], name, f"rows {a}:{b}")
+        yield check_block(X[a:b], name, f"rows {a}:{b}", whole_rows=n, row_offset=a)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.lib import format as npy_format
 
 from ..errors import DataFileError, DatasetNotFoundError
+from ..io import NpyHeader, read_npy_header
 
 __all__ = ["NpyFile", "open_npy"]
 
@@ -134,25 +134,17 @@ class NpyFile:
         return ("kmeanslab.NpyFile", str(self.path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
-    """Shape, Fortran order, dtype and data offset from the header of a ``.npy`` file."""
+def _npy_header(path: Path) -> NpyHeader:
+    """Shape, Fortran order, dtype and data offset from the header of a ``.npy`` file.
+
+    Parsed by the same bounded reader as every other ``.npy`` the package opens
+    (:func:`kmeanslab.io.read_npy_header`).
+    """
     try:
-        with open(path, "rb") as f:
-            version = npy_format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = npy_format.read_array_header_1_0(f)
-            elif version in ((2, 0), (3, 0)):
-                # Version 3.0 differs from 2.0 only in allowing UTF-8 field names, which a
-                # numeric array does not have: numpy has no public reader for it.
-                shape, fortran, dtype = npy_format.read_array_header_2_0(f)
-            else:
-                raise DataFileError(
-                    f"{path.name}: unknown .npy format version {version[0]}.{version[1]}; expected 1.0, 2.0 or 3.0"
-                )
-            offset = f.tell()
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise DataFileError(f"{path.name}: not a readable .npy file ({exc})") from None
-    return tuple(shape), bool(fortran), np.dtype(dtype), offset
+        with open(path, "rb") as handle:
+            return read_npy_header(handle, path.name)
+    except OSError as exc:
+        raise DataFileError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _pread_into(fd: int, buffer: memoryview, offset: int) -> None:
