@@ -20,6 +20,7 @@ from ..cluster import KMeans
 from ..datasets import Dataset, train_val_split
 from ..errors import InputError
 from ..experiments import (
+    ELBOW_METRICS,
     ClusterClassifier,
     accuracy_vs_k,
     clustering_scores,
@@ -32,6 +33,7 @@ from ..experiments.plots import (
     plot_accuracy_vs_k,
     plot_centroids,
     plot_confusion_matrix,
+    plot_criteria,
     plot_elbow,
     plot_init_comparison,
     save_figure,
@@ -253,6 +255,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--runs", type=positive_int, default=20, help="fits per k (default: 20)")
     p.add_argument("--val", type=fraction, default=0.2, help="validation share (default: 0.2)")
+    p.add_argument(
+        "--metric",
+        choices=ELBOW_METRICS,
+        default="distortion",
+        help="what picks k: the knee of the loss (distortion, the default) or a score of the training "
+        "partition, added to the table (its best mean over the runs)",
+    )
     add_kmeans_arguments(p)
     p.add_argument("--out", metavar="DIR", help="write elbow.png, elbow.csv and results.json here")
     p.set_defaults(handler=run_elbow)
@@ -324,30 +333,50 @@ def run_elbow(args: argparse.Namespace) -> int:
     _check_out(args)
     source = load_source(args)
     train, val = train_val_split(source.X, val=args.val, seed=_check_seed(args.seed))
-    table = elbow(train, val, ks=args.ks, runs=args.runs, init=args.init, seed=args.seed, max_iter=args.max_iter)
+    table = elbow(
+        train,
+        val,
+        ks=args.ks,
+        runs=args.runs,
+        init=args.init,
+        seed=args.seed,
+        max_iter=args.max_iter,
+        metric=args.metric,
+    )
     knee = table.attrs["knee"]
+    scored = args.metric != "distortion"
     console.print(
         f"kmeanslab elbow: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}), "
         f"{train.shape[0]} training / {val.shape[0]} validation rows, {args.runs} runs per k, init={args.init}"
     )
+    shown = ["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]
     print_frame(
-        table[["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]],
-        "mean squared distance (mean and std over runs)",
-        highlight=knee,
+        table[shown + ([f"{args.metric}_mean", f"{args.metric}_std"] if scored else [])],
+        "mean squared distance (mean and std over runs)" + (f" and the {args.metric} score" if scored else ""),
+        highlight=table.attrs["choice"],
     )
     console.print(f"knee: k={knee}" if knee is not None else "knee: none found (the curve has no clear bend)")
+    if scored:
+        console.print(f"{args.metric}: k={table.attrs['choice']}")
     if args.out:
         figure = plot_elbow(table, title=f"Elbow: {Path(source.label).name}")
+        figures = {"elbow": figure}
+        if scored:
+            figures[f"elbow_{args.metric}"] = plot_criteria(
+                table, {"elbow": knee, args.metric: table.attrs["choice"]}, table.attrs["choice"]
+            )
         results = {
             "source": source.label,
             "knee": knee,
+            "metric": args.metric,
+            "choice": table.attrs["choice"],
             "runs": args.runs,
             "val": args.val,
             "init": args.init,
             "seed": args.seed,
             "table": table.reset_index().to_dict(orient="records"),
         }
-        written = write_outputs(Path(args.out), {"elbow": figure}, {"elbow": table}, results)
+        written = write_outputs(Path(args.out), figures, {"elbow": table}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
     return 0
 

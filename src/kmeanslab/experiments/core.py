@@ -33,11 +33,13 @@ from sklearn.utils.validation import check_is_fitted
 from ..cluster import INIT_METHODS, KMeans
 from ..datasets import load_mnist
 from ..errors import DatasetNotFoundError, InputError
+from ..metrics import SCORES
 from ..validation import check_choice, check_data, check_int, check_n_clusters
 
 __all__ = [
     "INITS",
     "ACCURACY_KS",
+    "ELBOW_METRICS",
     "elbow",
     "find_knee",
     "compare_inits",
@@ -58,6 +60,8 @@ __all__ = [
 INITS = ("gaussian", "random", "k-means++")
 #: The k values of the notebook that plotted accuracy against k.
 ACCURACY_KS = (*range(5, 25), 100)
+#: What can pick k in :func:`elbow`: the knee of the loss ("distortion") or a score of a partition.
+ELBOW_METRICS = ("distortion", *SCORES)
 
 OnFit = Callable[[], None] | None
 
@@ -174,6 +178,7 @@ def elbow(
     init: Any = "k-means++",
     seed: Any = None,
     *,
+    metric: str = "distortion",
     on_fit: OnFit = None,
     **kmeans_params: Any,
 ) -> pd.DataFrame:
@@ -197,6 +202,11 @@ def elbow(
         Passed to :class:`KMeans`.
     seed : int or None
         Seeds the runs; the same seed gives the same table.
+    metric : str, default="distortion"
+        What picks k (:data:`ELBOW_METRICS`): ``"distortion"``, the knee of the training loss;
+        or a score of :data:`kmeanslab.metrics.SCORES` (``"silhouette"``,
+        ``"calinski_harabasz"`` ...) of each fit's training partition, added to the table, and
+        its best mean over the runs.
     on_fit : callable, optional
         Called with no argument after every fit (a progress bar's ``advance``).
     **kmeans_params
@@ -207,8 +217,9 @@ def elbow(
     DataFrame
         Indexed by ``k``: ``train_mean``, ``train_std``, ``val_mean``, ``val_std`` (mean
         squared distance; std over runs, ``ddof=0``), ``iterations_mean``,
-        ``iterations_std`` and ``runs``. ``.attrs["knee"]`` holds :func:`find_knee` of the
-        training curve.
+        ``iterations_std``, ``<metric>_mean`` and ``<metric>_std`` for a score (NaN at k = 1),
+        and ``runs``. ``.attrs["knee"]`` holds :func:`find_knee` of the training curve,
+        ``.attrs["metric"]`` the metric and ``.attrs["choice"]`` the k it picks.
 
     Examples
     --------
@@ -223,6 +234,8 @@ def elbow(
     if X_val is not None:
         X_val = check_data(X_val, "X_val", n_features=X_train.shape[1], estimator_name="the training data")
     ks = _check_ks(ks, X_train.shape[0])
+    metric = check_choice(metric, "metric", ELBOW_METRICS)
+    score = SCORES.get(metric)
     seeds = run_seeds(runs, seed)
     rows = []
     for k in ks:
@@ -236,10 +249,23 @@ def elbow(
             }
             if X_val is not None:
                 row["val"] = model.loss(X_val, kind="mse")
+            if score is not None:
+                clusters = np.unique(model.labels_).size
+                defined = 2 <= clusters <= X_train.shape[0] - 1  # a score compares two clusters or more
+                row[metric] = score.function(X_train, model.labels_) if defined else np.nan
             rows.append(row)
     columns = ["train", "val", "iterations"] if X_val is not None else ["train", "iterations"]
-    table = summarize_runs(pd.DataFrame(rows), "k", columns)
+    table = summarize_runs(pd.DataFrame(rows), "k", columns + ([metric] if score is not None else []))
     table.attrs["knee"] = find_knee(table.index.to_numpy(), table["train_mean"].to_numpy())
+    table.attrs["metric"] = metric
+    if score is None:
+        table.attrs["choice"] = table.attrs["knee"]
+    else:
+        means = table[f"{metric}_mean"].dropna()
+        if means.empty:
+            table.attrs["choice"] = None
+        else:
+            table.attrs["choice"] = int(means.idxmax() if score.greater_is_better else means.idxmin())
     return table
 
 

@@ -148,13 +148,14 @@ def _silhouette_from_sums(sums: np.ndarray, own: np.ndarray, sizes: np.ndarray) 
     """``(b - a) / max(a, b)`` from the per-cluster distance sums of each row (scikit-learn's rules).
 
     ``a`` is the sum to the own cluster over its size minus one, ``b`` the smallest mean to
-    another cluster; a point alone in its cluster, and 0 / 0, give 0.
+    another cluster; a point alone in its cluster, and 0 / 0, give 0. ``sums`` is overwritten
+    (it is the one ``n x k`` array; no second one is made).
     """
     rows = np.arange(sums.shape[0])
     intra = sums[rows, own]
-    means = sums / sizes
-    means[rows, own] = np.inf
-    inter = means.min(axis=1)
+    sums /= sizes
+    sums[rows, own] = np.inf
+    inter = sums.min(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         intra = intra / (sizes[own] - 1)
         values = (inter - intra) / np.maximum(intra, inter)
