@@ -4,7 +4,8 @@ Run it as ``python -m benchmarks.silhouette`` (``--rows 20000`` for a shorter ru
 are those of a k-means fit (k = 10 by default) of the same rows. Each measured call runs in a
 fresh subprocess, the libraries in turn (kmeanslab, scikit-learn, kmeanslab, ...), so that
 neither inherits the other's allocations and a machine shared with other work slows both alike;
-the table shows the median time, the speed-up (scikit-learn's median over kmeanslab's) and
+the table shows the median time and CPU time (all threads), the speed-ups (scikit-learn's
+median over kmeanslab's; on a shared machine the CPU ratio is the steadier one) and
 the peak memory of the call above the process's memory just before it (X loaded, kernels
 compiled), against the target ``X + 256 MiB`` (``extra <= 256 MiB``).
 
@@ -21,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -50,10 +52,12 @@ def _child(spec: dict) -> dict:
     silhouette_score(warm, np.arange(300) % 3)  # compiles (or loads) the kernels before measuring
     del warm
     X = np.load(spec["x"])
+    cpu_before = time.process_time()
     run = measure(lambda: silhouette_score(X, labels))
     return dict(
         library=spec["library"],
         seconds=run.seconds,
+        cpu_seconds=time.process_time() - cpu_before,
         score=float(run.result),
         extra_mib=run.peak_bytes / 2**20,
         x_mib=X.nbytes / 2**20,
@@ -85,14 +89,17 @@ def run(X: np.ndarray, labels: np.ndarray, repeats: int = 3, libraries=LIBRARIES
                 result = _run_child(dict(library=library, x=str(x_path), labels=str(labels_path)))
                 runs[library].append(result)
                 log(
-                    f"  round {r + 1}/{repeats} {library}: {result['seconds']:.2f} s, "
+                    f"  round {r + 1}/{repeats} {library}: {result['seconds']:.2f} s "
+                    f"({result['cpu_seconds']:.2f} s of CPU), "
                     f"extra peak {result['extra_mib']:.0f} MiB, score {result['score']:.8f}"
                 )
     reference = statistics.median(r["seconds"] for r in runs["sklearn"]) if "sklearn" in runs else None
+    reference_cpu = statistics.median(r["cpu_seconds"] for r in runs["sklearn"]) if "sklearn" in runs else None
     reference_score = runs["sklearn"][0]["score"] if "sklearn" in runs else None
     rows = []
     for library, results in runs.items():
         seconds = statistics.median(r["seconds"] for r in results)
+        cpu_seconds = statistics.median(r["cpu_seconds"] for r in results)
         extra = max(r["extra_mib"] for r in results)
         rows.append(
             dict(
@@ -102,6 +109,8 @@ def run(X: np.ndarray, labels: np.ndarray, repeats: int = 3, libraries=LIBRARIES
                 k=int(np.unique(labels).size),
                 seconds=seconds,
                 speedup=None if reference is None else reference / seconds,
+                cpu_seconds=cpu_seconds,
+                cpu_speedup=None if reference_cpu is None else reference_cpu / cpu_seconds,
                 score=results[0]["score"],
                 score_difference=None if reference_score is None else results[0]["score"] - reference_score,
                 x_mib=results[0]["x_mib"],
@@ -114,13 +123,18 @@ def run(X: np.ndarray, labels: np.ndarray, repeats: int = 3, libraries=LIBRARIES
 
 
 def _print_rows(rows: list[dict]) -> None:
-    header = f"{'library':>10} {'seconds':>9} {'speed-up':>9} {'score':>12} {'vs sklearn':>11} {'X MiB':>7} {'extra MiB':>10}"
+    header = (
+        f"{'library':>10} {'seconds':>9} {'speed-up':>9} {'CPU s':>8} {'CPU ratio':>9} {'score':>12} "
+        f"{'vs sklearn':>11} {'X MiB':>7} {'extra MiB':>10}"
+    )
     print(header)
     for row in rows:
         speedup = "" if row["speedup"] is None else f"{row['speedup']:.2f}x"
+        cpu_speedup = "" if row["cpu_speedup"] is None else f"{row['cpu_speedup']:.2f}x"
         difference = "" if row["score_difference"] is None else f"{row['score_difference']:+.1e}"
         print(
-            f"{row['library']:>10} {row['seconds']:9.2f} {speedup:>9} {row['score']:12.8f} {difference:>11} "
+            f"{row['library']:>10} {row['seconds']:9.2f} {speedup:>9} {row['cpu_seconds']:8.1f} {cpu_speedup:>9} "
+            f"{row['score']:12.8f} {difference:>11} "
             f"{row['x_mib']:7.0f} {row['extra_mib']:10.0f}" + ("" if row["within_limit"] else "  (over X + 256 MiB)")
         )
 

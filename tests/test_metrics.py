@@ -359,3 +359,16 @@ def test_docstring_examples():
     for module in (metrics, gap_module, indices_module, silhouette_module, agreement_module):
         failed, attempted = doctest.testmod(module, verbose=False)
         assert failed == 0 and attempted > 0, module.__name__
+
+
+def test_silhouette_benchmark_runs_both_libraries_in_subprocesses():
+    from benchmarks import silhouette as bench
+
+    X = make_blobs(600, centers=3, n_features=4, seed=0).data.astype(np.float32)
+    labels = SKKMeans(3, n_init=1, random_state=0).fit_predict(X)
+    rows = bench.run(X, labels, repeats=1, log=lambda line: None)
+    assert [row["library"] for row in rows] == ["kmeanslab", "sklearn"]
+    ours, theirs = rows
+    assert ours["score"] == pytest.approx(theirs["score"], abs=1e-6)
+    assert theirs["speedup"] == 1.0 and ours["speedup"] > 0 and ours["cpu_seconds"] > 0
+    assert ours["n"] == 600 and ours["k"] == 3 and ours["within_limit"]
