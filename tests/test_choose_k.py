@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import importlib
 import json
 from collections import Counter
@@ -366,3 +367,10 @@ def test_elbow_command_with_a_metric(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"elbow.png", "elbow_calinski_harabasz.png", "elbow.csv", "results.json"}
     results = json.loads((out / "results.json").read_text())
     assert results["metric"] == "calinski_harabasz" and results["choice"] == 4
+
+
+def test_docstring_examples():
+    core = importlib.import_module("kmeanslab.experiments.core")
+    for module in (choose_k_module, core):
+        failed, attempted = doctest.testmod(module, verbose=False)
+        assert failed == 0 and attempted > 0, module.__name__

@@ -240,8 +240,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="training and validation loss against k, and the knee",
         description="Hold out a validation share of SOURCE, fit k-means on the rest RUNS times for "
         "each k, and print the mean and std of the training loss and of the validation loss (the "
-        "held-out rows assigned to the trained centres), with the knee found by kneed. With --out, "
-        "write elbow.png, elbow.csv and results.json.",
+        "held-out rows assigned to the trained centres), with the knee (where the loss's relative "
+        "drop slows down the most) or, with --metric, a score's best k. With --out, write elbow.png "
+        "(and elbow_METRIC.png), elbow.csv and results.json.",
     )
     add_source_arguments(p, labels=False)
     p.add_argument(
