@@ -21,6 +21,7 @@ from ..cluster import INIT_METHODS, KMeans
 from ..datasets import Dataset, train_val_split
 from ..errors import InputError
 from ..experiments import (
+    ELBOW_METRICS,
     ClusterClassifier,
     accuracy_vs_k,
     clustering_scores,
@@ -33,6 +34,7 @@ from ..experiments.plots import (
     plot_accuracy_vs_k,
     plot_centroids,
     plot_confusion_matrix,
+    plot_criteria,
     plot_elbow,
     plot_init_comparison,
     save_figure,
@@ -258,8 +260,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="training and validation loss against k, and the knee",
         description="Hold out a validation share of SOURCE, fit k-means on the rest RUNS times for "
         "each k, and print the mean and std of the training loss and of the validation loss (the "
-        "held-out rows assigned to the trained centres), with the knee found by kneed. With --out, "
-        "write elbow.png, elbow.csv and results.json.",
+        "held-out rows assigned to the trained centres), with the knee (where the loss's relative "
+        "drop slows down the most) or, with --metric, a score's best k. With --out, write elbow.png "
+        "(and elbow_METRIC.png), elbow.csv and results.json.",
     )
     add_source_arguments(p, labels=False)
     p.add_argument(
@@ -273,6 +276,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--runs", type=positive_int, default=20, help="fits per k (default: 20)")
     p.add_argument("--val", type=fraction, default=0.2, help="validation share (default: 0.2)")
+    p.add_argument(
+        "--metric",
+        choices=ELBOW_METRICS,
+        default="distortion",
+        help="what picks k: the knee of the loss (distortion, the default) or a score of the training "
+        "partition, added to the table (its best mean over the runs)",
+    )
     add_kmeans_arguments(p)
     p.add_argument("--out", metavar="DIR", help="write elbow.png, elbow.csv and results.json here")
     p.set_defaults(handler=run_elbow)
@@ -351,30 +361,50 @@ def run_elbow(args: argparse.Namespace) -> int:
 
 def _elbow(args: argparse.Namespace, source: Source) -> None:
     train, val = train_val_split(source.X, val=args.val, seed=args.seed)
-    table = elbow(train, val, ks=args.ks, runs=args.runs, init=args.init, seed=args.seed, max_iter=args.max_iter)
+    table = elbow(
+        train,
+        val,
+        ks=args.ks,
+        runs=args.runs,
+        init=args.init,
+        seed=args.seed,
+        max_iter=args.max_iter,
+        metric=args.metric,
+    )
     knee = table.attrs["knee"]
+    scored = args.metric != "distortion"
     console.print(
         f"kmeanslab elbow: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}), "
         f"{train.shape[0]} training / {val.shape[0]} validation rows, {args.runs} runs per k, init={args.init}"
     )
+    shown = ["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]
     print_frame(
-        table[["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]],
-        "mean squared distance (mean and std over runs)",
-        highlight=knee,
+        table[shown + ([f"{args.metric}_mean", f"{args.metric}_std"] if scored else [])],
+        "mean squared distance (mean and std over runs)" + (f" and the {args.metric} score" if scored else ""),
+        highlight=table.attrs["choice"],
     )
     console.print(f"knee: k={knee}" if knee is not None else "knee: none found (the curve has no clear bend)")
+    if scored:
+        console.print(f"{args.metric}: k={table.attrs['choice']}")
     if args.out is not None:
         figure = plot_elbow(table, title=f"Elbow: {Path(source.label).name}")
+        figures = {"elbow": figure}
+        if scored:
+            figures[f"elbow_{args.metric}"] = plot_criteria(
+                table, {"elbow": knee, args.metric: table.attrs["choice"]}, table.attrs["choice"]
+            )
         results = {
             "source": source.label,
             "knee": knee,
+            "metric": args.metric,
+            "choice": table.attrs["choice"],
             "runs": args.runs,
             "val": args.val,
             "init": args.init,
             "seed": args.seed,
             "table": table.reset_index().to_dict(orient="records"),
         }
-        written = write_outputs(Path(args.out), {"elbow": figure}, {"elbow": table}, results)
+        written = write_outputs(Path(args.out), figures, {"elbow": table}, results)
         console.print(f"wrote {', '.join(written)} to {args.out}")
 
 

@@ -916,3 +916,224 @@ def plot_confusion_matrix(matrix: pd.DataFrame, *, title: str | None = None) -> 
     accuracy = np.trace(values) / max(values.sum(), 1)
     ax.set_title(title or f"Confusion matrix (accuracy {accuracy:.3f})")
     return fig
+
+
+# --------------------------------------------------------------------------- choosing k
+
+
+# Panel of each criterion of kmeanslab.experiments.choose_k in plot_criteria:
+# (title, mean column, spread column, y label).
+_CRITERION_PANELS = {
+    "elbow": ("elbow (knee)", "train_mean", "train_std", "J, mean squared distance (log scale)"),
+    "silhouette": ("silhouette", "silhouette_mean", "silhouette_std", "mean silhouette (higher is better)"),
+    "simplified_silhouette": (
+        "simplified silhouette",
+        "simplified_silhouette_mean",
+        "simplified_silhouette_std",
+        "mean simplified silhouette (higher is better)",
+    ),
+    "gap": ("gap statistic", "gap", "gap_se", "gap statistic (± s_k)"),
+    "calinski_harabasz": (
+        "Calinski-Harabasz",
+        "calinski_harabasz_mean",
+        "calinski_harabasz_std",
+        "Calinski-Harabasz (higher is better)",
+    ),
+    "davies_bouldin": (
+        "Davies-Bouldin",
+        "davies_bouldin_mean",
+        "davies_bouldin_std",
+        "Davies-Bouldin (lower is better)",
+    ),
+    "stability": ("stability", "stability", None, "stability: mean pairwise ARI"),
+}
+
+
+def plot_criteria(
+    table: pd.DataFrame,
+    choices: Mapping[str, int | None] | None = None,
+    k: int | None = None,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Every criterion for the number of clusters against k, one panel each, with its choice.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :attr:`kmeanslab.experiments.KChoice.table` (indexed by k); a panel is drawn for each
+        criterion whose columns it has (the elbow panel adds the validation loss when present).
+    choices : mapping of str to int or None, optional
+        Each criterion's k (:attr:`KChoice.choices`), marked with a red star in its panel.
+    k : int, optional
+        The recommended k, shaded in every panel.
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    choices = dict(choices or {})
+    panels = [
+        name
+        for name, (_, column, _, _) in _CRITERION_PANELS.items()
+        if column in table.columns and table[column].notna().any()
+    ]
+    if not panels:
+        raise InputError(f"the table has no criterion column; expected some of {list(_CRITERION_PANELS)}")
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    fig = _new_figure(4.2 * columns, 3.3 * rows)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    ks = table.index.to_numpy()
+    for ax, name in zip(axes, panels):
+        criterion, column, spread, ylabel = _CRITERION_PANELS[name]
+        values = table[column].to_numpy(dtype=float)
+        std = table[spread].to_numpy(dtype=float) if spread and spread in table.columns else np.zeros_like(values)
+        std = np.nan_to_num(std)
+        if name == "gap":
+            ax.errorbar(ks, values, yerr=std, marker="o", markersize=4, capsize=3, color="tab:blue")
+        else:
+            _band(ax, ks, values, std, "tab:blue", "training" if name == "elbow" else None)
+        if name == "elbow":
+            # The knee is where the loss's relative drop slows down: what a log scale shows.
+            ax.set_yscale("log")
+            if "val_mean" in table.columns:
+                _band(
+                    ax, ks, table["val_mean"], np.nan_to_num(table["val_std"]), "tab:orange", "validation", marker="s"
+                )
+                ax.legend(fontsize="x-small")
+        if k is not None:
+            ax.axvspan(k - 0.4, k + 0.4, color="tab:green", alpha=0.15, linewidth=0)
+        choice = choices.get(name)
+        if choice is not None and choice in table.index:
+            ax.plot([choice], [table.loc[choice, column]], marker="*", markersize=15, color="tab:red", zorder=4)
+        shown = "none" if choice is None else f"k = {choice}"
+        ax.set_title(f"{criterion}: {shown}" if name in choices else criterion, fontsize="medium")
+        ax.set_xlabel("k")
+        ax.set_ylabel(ylabel, fontsize="small")
+        ax.set_xticks(ks if len(ks) <= 20 else ks[:: math.ceil(len(ks) / 20)])
+        ax.grid(alpha=0.3)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    recommended = f": k = {k} recommended (shaded)" if k is not None else ""
+    fig.suptitle(title or f"Choosing k{recommended}; red stars mark each criterion's choice")
+    return fig
+
+
+def plot_silhouette(
+    samples: Any,
+    labels: Any,
+    *,
+    score: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The silhouette "knife" plot: each cluster's silhouettes, sorted, as a filled profile.
+
+    A cluster whose profile is thick and reaches far right is compact and well separated; one
+    that is thin, or mostly left of the mean line, or below zero, is doubtful.
+
+    Parameters
+    ----------
+    samples : array-like of shape (n_samples,)
+        :func:`kmeanslab.metrics.silhouette_samples` of the points.
+    labels : array-like of shape (n_samples,)
+        The cluster of each point.
+    score : float, optional
+        The mean to mark (default: the mean of ``samples``).
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    samples = np.asarray(samples, dtype=float)
+    labels = np.asarray(labels)
+    if samples.ndim != 1 or labels.shape != samples.shape:
+        raise InputError(
+            f"samples and labels have shapes {samples.shape} and {labels.shape}; expected equal 1-D shapes"
+        )
+    if samples.size == 0:
+        raise InputError("samples is empty; expected one silhouette per point")
+    clusters = np.unique(labels)
+    colors = _cluster_colors(clusters.size)
+    score = float(np.mean(samples)) if score is None else float(score)
+    gap = max(2, samples.size // 100)  # white space between the clusters' profiles
+    fig = _new_figure(6.4, max(4.0, min(9.0, 2.0 + 0.35 * clusters.size)))
+    ax = fig.add_subplot()
+    bottom = 0
+    for cluster, color in zip(clusters, colors):
+        values = np.sort(samples[labels == cluster])[::-1]
+        ys = np.arange(bottom, bottom + values.size)
+        ax.fill_betweenx(ys, 0, values, facecolor=color, edgecolor=color, alpha=0.8)
+        ax.text(-0.02, bottom + values.size / 2, str(cluster), ha="right", va="center", fontsize="small")
+        bottom += values.size + gap
+    ax.axvline(score, color="tab:red", linestyle="--", linewidth=1.2, label=f"mean silhouette {score:.3f}")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlim(min(-0.1, float(samples.min()) - 0.05), 1.0)
+    ax.set_ylim(0, bottom)
+    ax.set_yticks([])
+    ax.set_xlabel("silhouette (b - a) / max(a, b)")
+    ax.set_ylabel("points, by cluster")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(title or f"Silhouettes of {clusters.size} clusters ({samples.size} points)")
+    return fig
+
+
+def plot_cluster_map(
+    centers: Any,
+    sizes: Any,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """A map of the centres: their projection on their first two principal axes, sized by cluster.
+
+    As yellowbrick's intercluster distance map: centres far apart on the map are far apart in
+    the data (the projection keeps as much of their spread as any 2-D view can), and a marker's
+    area is proportional to its cluster's size.
+
+    Parameters
+    ----------
+    centers : array-like of shape (n_clusters, n_features)
+    sizes : array-like of shape (n_clusters,)
+        Points per cluster (``np.bincount(model.labels_)``).
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    centers = check_data(centers, "centers")
+    sizes = np.asarray(sizes, dtype=float)
+    if sizes.shape != (centers.shape[0],) or np.any(sizes < 0) or not np.all(np.isfinite(sizes)):
+        raise InputError(f"sizes has shape {sizes.shape}; expected ({centers.shape[0]},) non-negative counts")
+    centred = centers - centers.mean(axis=0)
+    # The principal axes of the centres by SVD; fewer than two (k <= 2, or d = 1) are padded.
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    coords = np.zeros((centers.shape[0], 2))
+    rank = int(np.sum(singular > 1e-12 * max(float(singular.max(initial=0.0)), np.finfo(float).tiny)))
+    kept = min(2, rank)
+    coords[:, :kept] = centred @ axes[:kept].T
+    explained = singular[:kept] ** 2 / max(float(np.sum(singular**2)), np.finfo(float).tiny)
+    fig = _new_figure(6.0, 5.4)
+    ax = fig.add_subplot()
+    area = 2000.0 * sizes / max(float(sizes.max()), 1.0)
+    colors = _cluster_colors(centers.shape[0])
+    ax.scatter(coords[:, 0], coords[:, 1], s=np.maximum(area, 8.0), c=colors, alpha=0.55, edgecolors="black")
+    for i, (x, y) in enumerate(coords):
+        ax.annotate(f"{i}\n({sizes[i]:.0f})", (x, y), ha="center", va="center", fontsize="x-small")
+    # The same scale on both axes (a square view around the centres), so the map keeps distances.
+    middle = (coords.max(axis=0) + coords.min(axis=0)) / 2
+    half = 0.6 * max(float(np.ptp(coords, axis=0).max()), np.finfo(float).eps) if centers.shape[0] > 1 else 1.0
+    ax.set_xlim(middle[0] - half, middle[0] + half)
+    ax.set_ylim(middle[1] - half, middle[1] + half)
+    ax.set_aspect("equal", adjustable="box")
+    labels = [f"PC{i + 1} of the centres ({share:.0%} of their spread)" for i, share in enumerate(explained)]
+    ax.set_xlabel(labels[0] if labels else "PC1")
+    ax.set_ylabel(labels[1] if len(labels) > 1 else "PC2 (none: the centres lie on a line)")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"{centers.shape[0]} centres: cluster (points), marker area proportional to size")
+    return fig
+
+
+__all__ += ["plot_criteria", "plot_silhouette", "plot_cluster_map"]
