@@ -2,7 +2,7 @@
 
 The rows are visited in an order sorted by cluster (``order``), cut into tiles of ``tile_rows``
 consecutive rows, so that each tile holds a few runs of one cluster each. For a pair of tiles
-(I, J) the kernel gathers the two tiles' rows (shifted and scaled, see below), takes their dot
+(I, J) the kernel gathers the two tiles' rows (shifted and divided, see below), takes their dot
 products with one BLAS product, turns them into distances in place, and adds
 
 * to each row of I, the sum of its distances to each cluster's run of rows in J, and
@@ -17,12 +17,14 @@ two pairs touch the same tile, so the rounds' pairs run in parallel without lock
 sums are added up in the order of the rounds, whatever the number of threads: the result does
 not depend on it.
 
-Rows are transformed as they are gathered: ``(x[columns] - shift) * scale[row]``, where
+Rows are transformed as they are gathered: ``(x[columns] - shift) / divisor[row]``, where
 ``columns`` (given as runs of consecutive features) leaves out the features that cannot change a distance (constant ones for the
 Euclidean distance, all-zero ones for the cosine: 48 of MNIST-60k-shift's 784 pixels). The Euclidean distance
 uses ``shift`` = the data's mean (distances do not change, and the norm trick loses less to
-cancellation on data far from the origin) and ``scale`` = 1; the cosine distance uses ``shift`` =
-0 and ``scale`` = 1 / ||x|| (0 for a zero row, as scikit-learn's ``normalize``).
+cancellation on data far from the origin) and ``divisor`` = 1; the cosine distance uses ``shift`` =
+0 and ``divisor`` = ||x|| (1 for a zero row, which stays zero, as scikit-learn's ``normalize``).
+Dividing rather than multiplying by ``1 / ||x||`` is what ``normalize`` does: one-feature rows
+become exactly ±1, so their distances are exactly 0 or 2, as scikit-learn's.
 
 (Kernels of :mod:`kmeanslab.metrics`; they may move under ``kmeanslab._kernels`` with the others.)
 """
@@ -40,8 +42,10 @@ _FAST = {"reassoc", "contract", "nsz"}
 
 
 @njit(nogil=True, cache=True)
-def _gather(X, order, start, stop, column_runs, shift, scale, out):  # IN X, order, column_runs, shift, scale; OUT out
-    """``out[r] = (X[order[start + r], columns] - shift) * scale[order[start + r]]`` in X's dtype.
+def _gather(
+    X, order, start, stop, column_runs, shift, divisor, out
+):  # IN X, order, column_runs, shift, divisor; OUT out
+    """``out[r] = (X[order[start + r], columns] - shift) / divisor[order[start + r]]`` in X's dtype.
 
     ``columns`` comes as runs of consecutive features, ``column_runs[u] = (first, stop)``, so
     that each run is copied with vector loads.
@@ -50,21 +54,21 @@ def _gather(X, order, start, stop, column_runs, shift, scale, out):  # IN X, ord
         row = order[start + r]
         source = X[row]
         target = out[r]
-        s = scale[row]
+        s = divisor[row]
         q = 0
         for u in range(column_runs.shape[0]):
             first, length = column_runs[u, 0], column_runs[u, 1] - column_runs[u, 0]
             run, run_shift, run_target = source[first : first + length], shift[q : q + length], target[q : q + length]
             for j in range(length):  # unit-stride views indexed by the loop variable alone: vectorised
-                run_target[j] = (run[j] - run_shift[j]) * s
+                run_target[j] = (run[j] - run_shift[j]) / s
             q += length
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
-def transformed_sq_norms(X, column_runs, shift, scale, out):  # IN X, column_runs, shift, scale; OUT out
-    """``out[i] = ||(X[i, columns] - shift) * scale[i]||²`` in float64, of the values :func:`_gather` makes."""
+def transformed_sq_norms(X, column_runs, shift, divisor, out):  # IN X, column_runs, shift, divisor; OUT out
+    """``out[i] = ||(X[i, columns] - shift) / divisor[i]||²`` in float64, of the values :func:`_gather` makes."""
     for i in prange(X.shape[0]):
-        s = scale[i]
+        s = divisor[i]
         acc = 0.0
         source = X[i]
         q = 0
@@ -72,7 +76,7 @@ def transformed_sq_norms(X, column_runs, shift, scale, out):  # IN X, column_run
             first, length = column_runs[u, 0], column_runs[u, 1] - column_runs[u, 0]
             run, run_shift = source[first : first + length], shift[q : q + length]
             for j in range(length):
-                v = np.float64((run[j] - run_shift[j]) * s)
+                v = np.float64((run[j] - run_shift[j]) / s)
                 acc += v * v
             q += length
         out[i] = acc
@@ -133,19 +137,19 @@ def _add_column_sums(dist, labels, starts, a0, a1, b0, column_acc, sums):  # IN 
 
 
 @njit(nogil=True, cache=True)
-def _tile_pair(X, order, tile_rows, a, b, column_runs, shift, scale, sq, labels, starts, cosine, sums):
+def _tile_pair(X, order, tile_rows, a, b, column_runs, shift, divisor, sq, labels, starts, cosine, sums):
     """Everything tile pair (a, b) adds to ``sums`` (``a == b``: the tile with itself)."""
     n = X.shape[0]
     d = shift.shape[0]
     a0, a1 = a * tile_rows, min((a + 1) * tile_rows, n)
     b0, b1 = b * tile_rows, min((b + 1) * tile_rows, n)
     rows_a = np.empty((a1 - a0, d), dtype=X.dtype)
-    _gather(X, order, a0, a1, column_runs, shift, scale, rows_a)
+    _gather(X, order, a0, a1, column_runs, shift, divisor, rows_a)
     if a == b:
         rows_b = rows_a
     else:
         rows_b = np.empty((b1 - b0, d), dtype=X.dtype)
-        _gather(X, order, b0, b1, column_runs, shift, scale, rows_b)
+        _gather(X, order, b0, b1, column_runs, shift, divisor, rows_b)
     dist = np.dot(rows_a, rows_b.T)
     if cosine:
         _cosine_in_place(dist)
@@ -160,7 +164,7 @@ def _tile_pair(X, order, tile_rows, a, b, column_runs, shift, scale, sq, labels,
 
 
 @njit(parallel=True, cache=True)
-def cluster_distance_sums(X, order, tile_rows, rounds, column_runs, shift, scale, sq, labels, starts, cosine, sums):
+def cluster_distance_sums(X, order, tile_rows, rounds, column_runs, shift, divisor, sq, labels, starts, cosine, sums):
     """Sum of the distances from every row to the rows of each cluster (its own included).
 
     Parameters (all in the sorted order: position p is row ``order[p]``)
@@ -170,7 +174,7 @@ def cluster_distance_sums(X, order, tile_rows, rounds, column_runs, shift, scale
     tile_rows : int, rows per tile                                      IN
     rounds : (n_rounds, pairs, 2) int64 tile pairs, -1 for an idle slot IN
     column_runs : (u, 2) int64 [first, stop) runs of the features kept  IN
-    shift : (m,) X.dtype; scale : (n,) X.dtype (indexed by row)         IN
+    shift : (m,) X.dtype; divisor : (n,) X.dtype (indexed by row)         IN
     sq : (n,) float64 squared norms of the transformed rows, by position IN
     labels : (n,) int64 cluster of each position (sorted)               IN
     starts : (k + 1,) int64 first position of each cluster              IN
@@ -182,5 +186,17 @@ def cluster_distance_sums(X, order, tile_rows, rounds, column_runs, shift, scale
             a = rounds[r, p, 0]
             if a >= 0:
                 _tile_pair(
-                    X, order, tile_rows, a, rounds[r, p, 1], column_runs, shift, scale, sq, labels, starts, cosine, sums
+                    X,
+                    order,
+                    tile_rows,
+                    a,
+                    rounds[r, p, 1],
+                    column_runs,
+                    shift,
+                    divisor,
+                    sq,
+                    labels,
+                    starts,
+                    cosine,
+                    sums,
                 )

@@ -125,21 +125,21 @@ def _cluster_distance_sums(X: np.ndarray, codes: np.ndarray, k: int, metric: str
         norms = np.empty(n, dtype=np.float64)
         _kernels.transformed_sq_norms(X, _runs(columns), shift, np.ones(n, dtype=X.dtype), norms)
         np.sqrt(norms, out=norms)
-        scale = np.divide(1.0, norms, out=np.zeros(n), where=norms > 0).astype(X.dtype)
+        divisor = np.where(norms > 0, norms, 1.0).astype(X.dtype)
     else:
         # Constant features add nothing to a difference (an all-constant X keeps one: distances 0).
         columns = (np.flatnonzero(low != high) if np.any(low != high) else np.arange(1)).astype(np.int64)
         shift = np.mean(X, axis=0, dtype=np.float64)[columns].astype(X.dtype)
-        scale = np.ones(n, dtype=X.dtype)
+        divisor = np.ones(n, dtype=X.dtype)
     column_runs = _runs(columns)
     sums = np.zeros((n, k), dtype=np.float64)
     with compute_context(), _one_thread_if(n * n * (X.shape[1] + _SUM_COST) < _PARALLEL_MIN_WORK):
         tile_rows = _tile_rows(n, columns.size, X.itemsize, numba.get_num_threads())
         rounds = _tournament(math.ceil(n / tile_rows))
         sq = np.empty(n, dtype=np.float64)
-        _kernels.transformed_sq_norms(X, column_runs, shift, scale, sq)
+        _kernels.transformed_sq_norms(X, column_runs, shift, divisor, sq)
         _kernels.cluster_distance_sums(
-            X, order, tile_rows, rounds, column_runs, shift, scale, sq[order], sorted_codes, starts, cosine, sums
+            X, order, tile_rows, rounds, column_runs, shift, divisor, sq[order], sorted_codes, starts, cosine, sums
         )
     return sums, order
 
