@@ -398,7 +398,7 @@ def test_demo_without_mnist_or_text_says_how_to_add_them(tmp_path, monkeypatch):
     }
     check_sections(page, text, mnist=False)
     # The page says what results.json holds.
-    assert "The knee (kneed) is at k = 4." in plain(section_html(text, "blobs"))
+    assert "The knee is at k = 4." in plain(section_html(text, "blobs"))
     assert "8901.77 ± 0.00 over 2 seeds" in plain(section_html(text, "faithful"))
     digits = plain(section_html(text, "digits"))
     assert ("k-means does not know there are ten classes" in digits) != (

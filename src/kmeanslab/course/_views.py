@@ -154,7 +154,7 @@ def elbow_blocks(
     gap = table.loc[last, "val_mean"] / table.loc[last, "train_mean"] - 1
     section.text(
         f"{what}: "
-        + (f"kneed puts the knee at k = {knee}. " if knee is not None else "kneed finds no knee. ")
+        + (f"The knee is at k = {knee}. " if knee is not None else "No knee is found. ")
         + f"At k = {last} the validation J is {abs(gap):.0%} {'above' if gap >= 0 else 'below'} the training J: "
         "the centres fit images they were not fitted on almost as well, and both curves keep falling, so "
         "neither picks the number of digits."

@@ -31,7 +31,7 @@ def build(section: Section, cfg: DemoConfig, tick: Ticker) -> None:
         f"training and validation. For each k, {cfg.blobs_runs} k-means++ fits on the training "
         "part; the validation loss assigns the validation points to the trained centres (nothing "
         "is fitted on them). "
-        + (f"The knee (kneed) is at k = {knee}." if knee is not None else "kneed finds no knee; k = 4 is shown below.")
+        + (f"The knee is at k = {knee}." if knee is not None else "No knee is found; k = 4 is shown below.")
     )
     section.figure(
         "elbow",

@@ -99,12 +99,12 @@ def build_01(section: Section, cfg: DemoConfig, tick: Ticker) -> None:
     )
     knee = table.attrs["knee"]
     if knee is None:
-        about_knee = f"kneed finds no knee for k = {table.index[0]}..{table.index[-1]}."
+        about_knee = f"no knee is found for k = {table.index[0]}..{table.index[-1]}."
     elif knee == 2:
-        about_knee = "kneed puts the knee at k = 2, the number of digits."
+        about_knee = "the knee is at k = 2, the number of digits."
     else:
         about_knee = (
-            f"kneed puts the knee at k = {knee}, not 2: handwriting varies (slanted ones, open "
+            f"the knee is at k = {knee}, not 2: handwriting varies (slanted ones, open "
             "and closed zeros), so the curve keeps bending after k = 2."
         )
     last = table.index[-1]

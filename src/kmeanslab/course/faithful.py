@@ -95,7 +95,7 @@ def build(section: Section, cfg: DemoConfig, tick: Ticker) -> None:
             {f"{variant} data": table for variant, table in elbows.items()}, title="Old Faithful: J against k"
         ),
         f"J against k, mean and ±1 std over {cfg.seeds} seeds, raw (left) and standardised (right); the dashed "
-        "line is the knee that kneed finds.",
+        "line is the knee.",
         alt=" ".join(describe_elbow(table, f"Old Faithful, {variant}") for variant, table in elbows.items()),
     )
     for variant, table in elbows.items():

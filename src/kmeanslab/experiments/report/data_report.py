@@ -86,7 +86,7 @@ def data_report(
         )
         section.text(
             f"{runs} fits per k on {train.shape[0]} training rows; validation loss on the other {held.shape[0]}, "
-            f"assigned to the trained centres. Knee (kneed): {knee if knee is not None else 'none found'}."
+            f"assigned to the trained centres. Knee: {knee if knee is not None else 'none found'}."
         )
         section.figure(
             "elbow",
