@@ -47,8 +47,15 @@ def test_data_list_real(capsys, mnist_dir):
     assert main(["data", "list", "--data-home", str(mnist_dir.parent)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"data home: {mnist_dir.parent}"
-    rows = {line.split()[0]: line for line in out[1:]}
+    rows = {line.split()[0]: line for line in out[1:] if line.startswith("  ")}
     assert list(rows) == ["faithful", "digits", "blobs", "mnist-train", "mnist-test"]
+    # Then where kmeanslab looks, and how to point it elsewhere.
+    home = mnist_dir.parent
+    assert out[6:] == [
+        "The data home is given with --data-home or data_home=.",
+        f"MNIST's files are looked for in {home / 'mnist'}, then in {home}.",
+        "To look elsewhere, give --data-home DIR to the command (data_home= in Python) or set KMEANSLAB_DATA=DIR.",
+    ]
     assert rows["mnist-test"].split()[1:3] == ["available", str(mnist_dir)]
     assert rows["mnist-train"].split()[1] == "missing"
     assert "train-images-idx3-ubyte.gz" in rows["mnist-train"]
@@ -62,6 +69,29 @@ def test_data_list_reads_the_environment_variable(capsys, tmp_path, monkeypatch)
     assert f"data home: {tmp_path}\n" in out
     assert "mnist-test   missing" in out and "(missing t10k-images-idx3-ubyte.gz, t10k-labels" in out
     assert "--data-home" not in out  # the plain command fetches into $KMEANSLAB_DATA
+    assert "The data home is set by $KMEANSLAB_DATA." in out
+    assert "To look elsewhere, set KMEANSLAB_DATA to another directory." in out
+
+
+def test_data_list_and_not_found_say_where_and_how_to_look_elsewhere(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("KMEANSLAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "The data home is the user cache directory, the default when neither --data-home nor $KMEANSLAB_DATA" in out
+    assert "give --data-home DIR to the command (data_home= in Python) or set KMEANSLAB_DATA=DIR" in out
+    empty = tmp_path / "empty"
+    for argv in (
+        ["classify", "mnist", "--data-home", str(empty)],
+        ["data", "show", "mnist", "--data-home", str(empty)],
+    ):
+        _fails_cleanly(
+            capsys,
+            argv,
+            f"in {empty / 'mnist'} and {empty} (the data home, given with --data-home or data_home=)",
+            "fetch it with: kmeanslab data fetch mnist",
+            "or set KMEANSLAB_DATA=DIR",
+        )
 
 
 def test_data_show_real_mnist(capsys, mnist_dir):
@@ -191,7 +221,7 @@ def fitted_run(tmp_path, capsys):
 def test_fit_out_writes_a_model_that_predict_uses(fitted_run, tmp_path, capsys, data_dir):
     model_path = fitted_run / "model.npz"
     assert model_path.is_file()
-    fit_labels = np.loadtxt(fitted_run / "labels.csv", skiprows=1, dtype=int)
+    fit_labels = np.loadtxt(fitted_run / "labels.csv", delimiter=",", skiprows=1, dtype=int)[:, 1]
     model = kmeanslab.load(model_path)
     summary = json.loads((fitted_run / "summary.json").read_text())
     assert model.inertia_ == summary["inertia"]
@@ -204,7 +234,7 @@ def test_fit_out_writes_a_model_that_predict_uses(fitted_run, tmp_path, capsys, 
     assert "(272 x 2)" in out and f"wrote {labels_path}" in out
     assert sorted(int(s) for s in out.split("cluster sizes")[1].split("]")[0].strip(" [").split(",")) == [100, 172]
     assert labels_path.read_text() == (fitted_run / "labels.csv").read_text()
-    assert np.array_equal(np.loadtxt(labels_path, skiprows=1, dtype=int), fit_labels)
+    assert np.array_equal(np.loadtxt(labels_path, delimiter=",", skiprows=1, dtype=int)[:, 1], fit_labels)
 
 
 def test_predict_to_stdout_with_columns(fitted_run, tmp_path, capsys):
@@ -212,9 +242,10 @@ def test_predict_to_stdout_with_columns(fitted_run, tmp_path, capsys):
     data.write_text("id,waiting,eruptions\n1,80,4.5\n2,50,1.7\n3,79,3.6\n")
     assert main(["predict", str(fitted_run / "model.npz"), str(data), "--columns", "eruptions,waiting"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "label" and len(out) == 4
-    long_eruption = int(out[1])
-    assert [int(v) for v in out[1:]] == [long_eruption, 1 - long_eruption, long_eruption]
+    assert out[0] == "row,label" and len(out) == 4
+    assert [line.split(",")[0] for line in out[1:]] == ["1", "2", "3"]
+    long_eruption = int(out[1].split(",")[1])
+    assert [int(line.split(",")[1]) for line in out[1:]] == [long_eruption, 1 - long_eruption, long_eruption]
 
 
 def test_predict_errors(fitted_run, tmp_path, capsys):
@@ -260,7 +291,7 @@ def test_predict_console_script(fitted_run, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     labels = done.stdout.split()
-    assert labels[0] == "label" and sorted(labels[1:]) == ["0", "1"]
+    assert labels[0] == "row,label" and labels[1:] in (["1,0", "2,1"], ["1,1", "2,0"])
 
 
 # --------------------------------------------------------------------------- data fetch

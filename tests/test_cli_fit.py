@@ -35,8 +35,11 @@ def test_fit_writes_outputs(tmp_path, capsys):
     centers = np.loadtxt(out_dir / "centers.csv", delimiter=",", skiprows=1)
     assert centers.shape == (2, 2)
     assert (out_dir / "centers.csv").read_text().splitlines()[0] == "eruptions,waiting"
-    labels = np.loadtxt(out_dir / "labels.csv", delimiter=",", skiprows=1)
-    assert labels.shape == (272,) and set(labels) == {0.0, 1.0}
+    # labels.csv: the row number (1 for the first data row), then the label.
+    assert (out_dir / "labels.csv").read_text().splitlines()[0] == "row,label"
+    rows, labels = np.loadtxt(out_dir / "labels.csv", delimiter=",", skiprows=1, dtype=int).T
+    assert labels.shape == (272,) and set(labels) == {0, 1}
+    np.testing.assert_array_equal(rows, np.arange(1, 273))
     # No temporary files left behind.
     assert not [p for p in out_dir.iterdir() if p.name.startswith(".")]
 

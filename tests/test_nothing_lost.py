@@ -270,7 +270,9 @@ def test_a_fifo_output_is_written_into_not_replaced(tmp_path, capsys, model_file
     assert code == 0, err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     labels = received[0].decode().splitlines()
-    assert labels[0] == "label" and len(labels) == 273 and set(labels[1:]) == {"0", "1"}
+    assert labels[0] == "row,label" and len(labels) == 273
+    assert [line.split(",")[0] for line in labels[1:]] == [str(i) for i in range(1, 273)]
+    assert {line.split(",")[1] for line in labels[1:]} == {"0", "1"}
 
 
 def test_dev_null_is_written_into_never_replaced(tmp_path, capsys, model_file):
@@ -310,7 +312,9 @@ def test_dev_stdout_receives_the_labels(tmp_path, model_file, device):
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "label" and len(lines) == 273 and set(lines[1:]) == {"0", "1"}
+    assert lines[0] == "row,label" and len(lines) == 273
+    assert [line.split(",")[0] for line in lines[1:]] == [str(i) for i in range(1, 273)]
+    assert {line.split(",")[1] for line in lines[1:]} == {"0", "1"}
     assert f"wrote {device}" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -847,7 +851,7 @@ def test_a_closed_pipe_ends_the_run_quietly(tmp_path, model_file):
     err = proc.stderr.read().decode()
     code = proc.wait(timeout=300)
     proc.stderr.close()
-    assert first == b"label\n"
+    assert first == b"row,label\n"
     assert code == 128 + signal.SIGPIPE, err
     assert err == ""
 

@@ -6,11 +6,12 @@ import argparse
 import contextlib
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..datasets import load_faithful
 from ..errors import InputError
@@ -106,3 +107,84 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, list[str], str]:
     # for the others (.npy, .npz) instead of the library's "X".
     X = check_data(X, Path(args.data).name)
     return X, names, str(args.data)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    """``--no-progress``: no progress bar (there is none anyway when stderr is not a terminal)."""
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar on stderr (there is none when stderr is not a terminal)",
+    )
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, total: int | None, what: str, unit: str = "fits") -> Iterator[Callable[..., None]]:
+    """An ``advance(n=1, description=None)`` callback of a rich progress bar on stderr, or of nothing.
+
+    The bar is drawn only when ``enabled`` and stderr is a terminal: stdout carries the
+    results (and may be a pipe or a file), and a log file should not fill with redraws.
+    """
+    err = Console(stderr=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not (enabled and err.is_terminal),
+    )
+    with progress:
+        task = progress.add_task(what, total=total)
+
+        def advance(n: int = 1, description: str | None = None) -> None:
+            if description is not None:
+                progress.update(task, description=description)
+            progress.advance(task, n)
+
+        yield advance
+
+
+# --------------------------------------------------------------------------- feature scaling
+
+SCALES = ("none", "standard", "minmax")
+
+
+def add_scale_argument(parser: argparse.ArgumentParser) -> None:
+    """``--scale none|standard|minmax``."""
+    parser.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="none",
+        help="rescale each feature before clustering: standard (mean 0, std 1), minmax (to [0, 1]) "
+        "or none (default: none)",
+    )
+
+
+# --------------------------------------------------------------------------- cluster sizes
+
+# The most cluster sizes a summary lists one by one; above, their distribution (all in the files).
+MAX_SIZES_SHOWN = 20
+
+
+def describe_sizes(sizes, where: str) -> str:
+    """The cluster sizes as a list, or for more than :data:`MAX_SIZES_SHOWN` clusters their distribution.
+
+    ``where`` says where every size can be found (``"in summary.json with --out"``).
+    """
+    sizes = [int(v) for v in sizes]
+    if len(sizes) <= MAX_SIZES_SHOWN:
+        return str(sizes)
+    values = np.asarray(sizes)
+    empty = int(np.count_nonzero(values == 0))
+    return (
+        f"{len(sizes)} clusters: min {int(values.min())}, median {np.median(values):g}, max {int(values.max())}, "
+        f"{empty} empty (every size {where})"
+    )

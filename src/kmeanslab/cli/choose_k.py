@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..errors import InputError
 from ..experiments import CRITERIA, choose_k, planned_fits
 from ..experiments.choose_k import CRITERION_TITLES
 from ..experiments.plots import plot_cluster_map, plot_criteria, plot_silhouette
+from ..experiments.report import format_mean_std
 from ..io import prepare_out_dir
 from ..metrics import GAP_REFERENCES, SILHOUETTE_METRICS, silhouette_samples
-from ._common import console, positive_int
-from .experiments import add_source_arguments, fraction, load_source, parse_ks, print_frame, write_outputs
+from ._common import add_progress_argument, add_scale_argument, console, positive_int, progress_bar
+from .experiments import (
+    add_source_arguments,
+    fraction,
+    load_source,
+    parse_ks,
+    print_frame,
+    scaled_source,
+    write_outputs,
+)
 
 # The table's columns as printed: (column, heading).
 _SHOWN = (
-    ("train_mean", "J train"),
-    ("val_mean", "J val"),
+    ("train_mean", "training J"),
+    ("val_mean", "validation J"),
     ("silhouette_mean", "silh"),
     ("calinski_harabasz_mean", "CH"),
     ("davies_bouldin_mean", "DB"),
     ("gap", "gap"),
-    ("gap_se", "gap sk"),
     ("stability", "stab"),
 )
 
@@ -97,29 +101,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_scale_argument(p)
+    add_progress_argument(p)
     p.add_argument(
         "--out", metavar="DIR", help="write choose_k.csv, criteria.png, silhouette.png, centres.png, results.json"
     )
     p.set_defaults(handler=run_choose_k)
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Callable[[], None]]:
-    """An ``advance`` callback of a rich progress bar on stderr (or of nothing)."""
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("choosing k"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("fits"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-    with progress:
-        task = progress.add_task("fits", total=total)
-        yield lambda: progress.advance(task)
 
 
 def run_choose_k(args: argparse.Namespace) -> int:
@@ -131,9 +118,9 @@ def run_choose_k(args: argparse.Namespace) -> int:
         raise InputError(f"--sample-size {args.sample_size} is not valid; expected at least 2 rows")
     if args.out:
         prepare_out_dir(args.out, create=False)  # fail before the work
-    source = load_source(args)
+    source = scaled_source(load_source(args), args.scale)
     total = planned_fits(args.ks, repeats=args.repeats, n_refs=args.refs, criteria=args.criteria)
-    with _progress(args.progress, total) as advance:
+    with progress_bar(args.progress, total, "choosing k") as advance:
         result = choose_k(
             source.X,
             args.ks,
@@ -155,11 +142,16 @@ def run_choose_k(args: argparse.Namespace) -> int:
         f"kmeanslab choose-k: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}), {n_train} training / "
         f"{source.X.shape[0] - n_train} validation rows, {args.repeats} fits per k ({args.n_init} initialisations each)"
     )
-    shown = table[[column for column, _ in _SHOWN if column in table.columns]]
+    shown = table[[column for column, _ in _SHOWN if column in table.columns]].rename(columns=dict(_SHOWN))
+    # The gap with its standard error, formatted as the report does: one column fits 80 characters.
+    shown["gap"] = format_mean_std(table.assign(gap_mean=table["gap"], gap_std=table["gap_se"]), ["gap"], 3)["gap"]
+    shown["gap"] = shown["gap"].str.replace(" ± ", "±", regex=False)
     print_frame(
-        shown.rename(columns=dict(_SHOWN)),
+        shown,
         "criteria against k, means over the fits. J: mean squared distance, silh: silhouette, CH: "
-        "Calinski-Harabasz, DB: Davies-Bouldin, gap sk: the gap's standard error, stab: stability (mean ARI)",
+        "Calinski-Harabasz, DB: Davies-Bouldin, gap: the gap statistic ± its standard error, stab: stability "
+        "(mean ARI)",
+        digits=3,  # three significant digits: eight columns fit an 80-column terminal
         highlight=result.k,
     )
     for name, k in result.choices.items():
@@ -189,6 +181,7 @@ def run_choose_k(args: argparse.Namespace) -> int:
                 "reference": args.reference,
                 "max_iter": args.max_iter,
                 "seed": args.seed,
+                "scale": args.scale,
             },
             "table": table.reset_index().to_dict(orient="records"),
         }

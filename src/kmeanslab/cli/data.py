@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
 from .. import datasets
-from ..datasets import MNIST_FILES, fetch_mnist, get_data_home, list_datasets
+from ..datasets import DATA_ENV, MNIST_FILES, fetch_mnist, get_data_home, list_datasets
+from ..datasets._paths import data_home_origin, elsewhere_hint
 from ..errors import InputError
 from ._common import console
 
@@ -17,11 +19,14 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "data",
         parents=[common],
         help="list, show and fetch datasets",
-        description="List the datasets kmeanslab knows and where they are; fetch MNIST.",
+        description="List the datasets kmeanslab knows and where they are; fetch MNIST. Datasets are "
+        "looked for in the data home: --data-home DIR, else $KMEANSLAB_DATA, else the user cache directory.",
     )
     actions = p.add_subparsers(dest="data_action", metavar="ACTION")
     actions.required = True
-    home_help = "data directory (default: $KMEANSLAB_DATA, else the user cache directory)"
+    home_help = (
+        "data directory, looked in as DIR/mnist and DIR (default: $KMEANSLAB_DATA, else the user cache directory)"
+    )
 
     listing = actions.add_parser(
         "list",
@@ -76,11 +81,19 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace) -> int:
 
     rows = list_datasets(args.data_home)
-    console.print(f"data home: {get_data_home(args.data_home)}")
+    home = get_data_home(args.data_home)
+    console.print(f"data home: {home}")
     width = max(len(r.name) for r in rows)
     for r in rows:
         state = "available" if r.available else "missing  "
         console.print(f"  {r.name:<{width}}  {state}  {r.location}  ({r.note})")
+    console.print(f"The data home is {data_home_origin(args.data_home)}.")
+    console.print(f"MNIST's files are looked for in {home / 'mnist'}, then in {home}.")
+    if args.data_home is None and os.environ.get(DATA_ENV, "").strip():
+        # Set by the environment: changing it is the way elsewhere (and what data fetch uses).
+        console.print(f"To look elsewhere, set {DATA_ENV} to another directory.")
+    else:
+        console.print(elsewhere_hint()[0].upper() + elsewhere_hint()[1:] + ".")
     return 0
 
 

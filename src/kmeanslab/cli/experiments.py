@@ -39,12 +39,24 @@ from ..experiments.plots import (
     plot_init_comparison,
     save_figure,
 )
-from ..experiments.report import format_mean_std, json_safe
+from ..experiments.report import format_column, format_mean_std, json_safe
+from ..experiments.report.views import elbow_table, init_table, score_table
 from ..io import prepare_out_dir, read_table, select_columns, staged_output_dir, write_json, write_text
 from ..validation import check_data
-from ._common import check_seed, console, held_output, positive_int
+from ._common import (
+    add_progress_argument,
+    add_scale_argument,
+    check_seed,
+    console,
+    held_output,
+    positive_int,
+    progress_bar,
+)
+from ._scaling import fit_scaling
 
 NAMED_SOURCES = ("faithful", "digits", "blobs", "mnist")
+# The share of rows classify and compare-inits hold out as test rows by default, as the demo does.
+DEFAULT_TEST_SHARE = 0.3
 _DATASET_FILE = re.compile(r"\.(pkl|pickle|json|jsonl)(\.gz)?$|idx\d", re.IGNORECASE)
 
 
@@ -116,8 +128,26 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, labels: bool = True
         parser.add_argument(
             "--labels", metavar="COLUMN", help="a table's column of true labels (numeric; left out of the features)"
         )
+    add_data_home_argument(parser)
+
+
+def add_data_home_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-home DIR``: where datasets are looked for (see ``kmeanslab data list``)."""
     parser.add_argument(
-        "--data-home", metavar="DIR", help="where MNIST is (default: $KMEANSLAB_DATA, else the user cache directory)"
+        "--data-home",
+        metavar="DIR",
+        help="where MNIST is looked for, in DIR/mnist and DIR (default: $KMEANSLAB_DATA, else the user "
+        "cache directory; 'kmeanslab data list' shows which)",
+    )
+
+
+def scaled_source(source: Source, kind: str) -> Source:
+    """The source with its features rescaled (``--scale``), its label saying so."""
+    if kind == "none":
+        return source
+    scaling = fit_scaling(source.X, kind)
+    return Source(
+        scaling.apply(source.X), source.y, source.images, source.feature_names, f"{source.label} ({scaling.describe()})"
     )
 
 
@@ -188,33 +218,26 @@ def require_labels(source: Source, command: str) -> np.ndarray:
 
 
 def print_frame(frame, title: str, *, digits: int = 4, highlight: Any = None) -> None:
-    """A DataFrame as a rich table; the row whose index equals ``highlight`` is marked."""
+    """A DataFrame as a rich table; the row whose index equals ``highlight`` is marked.
+
+    Numbers are formatted as the report formats them (:func:`kmeanslab.experiments.report.format_column`):
+    one number of decimals per column, ``digits`` significant digits on its largest value.
+    """
     table = Table(title=title, title_justify="left", header_style="bold")
     index_name = frame.index.name or ""
     table.add_column(str(index_name), justify="right")
     for column in frame.columns:
         table.add_column(str(column), justify="right")
-    for key, row in frame.iterrows():
-        cells = [_cell(v, digits) for v in row]
+    cells = [format_column(frame[column], digits) for column in frame.columns]
+    for i, key in enumerate(frame.index):
         marked = highlight is not None and key == highlight
-        table.add_row(f"{key}" + (" ◀" if marked else ""), *cells, style="bold" if marked else None)
+        table.add_row(f"{key}" + (" ◀" if marked else ""), *(c[i] for c in cells), style="bold" if marked else None)
     console.print(table)
-
-
-def _number(value: float, digits: int) -> str:
-    # Thousands print whole ("34672", not "3.467e+04"): a terminal column has room for them.
-    return f"{value:.0f}" if 1e3 <= abs(value) < 1e7 else f"{value:.{digits}g}"
 
 
 def _tight(frame):
     """ "0.968 ± 0.002" as "0.968±0.002": five such columns fit an 80-column terminal unwrapped."""
     return frame.apply(lambda column: column.str.replace(" ± ", "±", regex=False))
-
-
-def _cell(value: Any, digits: int) -> str:
-    if isinstance(value, (float, np.floating)):
-        return "–" if np.isnan(value) else _number(float(value), digits)
-    return str(value)
 
 
 def write_frame_csv(path: Path, frame) -> Path:
@@ -284,7 +307,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "partition, added to the table (its best mean over the runs)",
     )
     add_kmeans_arguments(p)
+    add_scale_argument(p)
     p.add_argument("--out", metavar="DIR", help="write elbow.png, elbow.csv and results.json here")
+    add_progress_argument(p)
     p.set_defaults(handler=run_elbow)
 
     p = subparsers.add_parser(
@@ -308,12 +333,16 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="number of clusters, or several: 5:24,100 (default: 20)",
     )
     p.add_argument(
-        "--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)"
+        "--train",
+        type=positive_int,
+        help="training images (default: 1000 for mnist, else 70%% of the rows: 30%%, rounded up, are held out, "
+        "as the demo does)",
     )
     p.add_argument("--test", type=positive_int, help="test images (default: all the others)")
     p.add_argument("--repeats", type=positive_int, default=1, help="fits per k, from different seeds (default: 1)")
     add_kmeans_arguments(p)
     p.add_argument("--out", metavar="DIR", help="write figures, tables and results.json here")
+    add_progress_argument(p)
     p.set_defaults(handler=run_classify)
 
     p = subparsers.add_parser(
@@ -334,12 +363,15 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="initialisations, comma-separated (default: gaussian,random,k-means++)",
     )
     p.add_argument(
-        "--train", type=positive_int, help="training images (default: 1000 for mnist, else 70%% of the rows)"
+        "--train",
+        type=positive_int,
+        help="training images (default: 1000 for mnist, else 70%% of the rows: 30%%, rounded up, are held out)",
     )
     p.add_argument("--test", type=positive_int, help="test images (default: all the others)")
     p.add_argument("--max-iter", type=positive_int, default=300, help="most iterations per fit (default: 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/test draw (default: 0)")
     p.add_argument("--out", metavar="DIR", help="write inits.png, runs.csv, summary.csv, results.json here")
+    add_progress_argument(p)
     p.set_defaults(handler=run_compare_inits)
 
 
@@ -353,7 +385,7 @@ def run_elbow(args: argparse.Namespace) -> int:
 
     check_seed(args.seed)
     _check_out(args)
-    source = load_source(args)
+    source = scaled_source(load_source(args), args.scale)
     with held_output():
         _elbow(args, source)
     return 0
@@ -361,26 +393,31 @@ def run_elbow(args: argparse.Namespace) -> int:
 
 def _elbow(args: argparse.Namespace, source: Source) -> None:
     train, val = train_val_split(source.X, val=args.val, seed=args.seed)
-    table = elbow(
-        train,
-        val,
-        ks=args.ks,
-        runs=args.runs,
-        init=args.init,
-        seed=args.seed,
-        max_iter=args.max_iter,
-        metric=args.metric,
-    )
+    with progress_bar(args.progress, len(args.ks) * args.runs, "elbow") as advance:
+        table = elbow(
+            train,
+            val,
+            ks=args.ks,
+            runs=args.runs,
+            init=args.init,
+            seed=args.seed,
+            max_iter=args.max_iter,
+            metric=args.metric,
+            on_fit=advance,
+        )
     knee = table.attrs["knee"]
     scored = args.metric != "distortion"
     console.print(
         f"kmeanslab elbow: {source.label} ({source.X.shape[0]} x {source.X.shape[1]}), "
         f"{train.shape[0]} training / {val.shape[0]} validation rows, {args.runs} runs per k, init={args.init}"
     )
-    shown = ["train_mean", "train_std", "val_mean", "val_std", "iterations_mean"]
+    shown = elbow_table(table).drop(columns=["knee"])
+    if scored:
+        shown[args.metric] = format_mean_std(table, [args.metric], digits=3)[args.metric]
     print_frame(
-        table[shown + ([f"{args.metric}_mean", f"{args.metric}_std"] if scored else [])],
-        "mean squared distance (mean and std over runs)" + (f" and the {args.metric} score" if scored else ""),
+        _tight(shown),
+        f"J: mean squared distance, mean ± std over {args.runs} runs"
+        + (f"; the {args.metric} score of the training rows" if scored else ""),
         highlight=table.attrs["choice"],
     )
     console.print(f"knee: k={knee}" if knee is not None else "knee: none found (the curve has no clear bend)")
@@ -417,11 +454,16 @@ def _train_test(args: argparse.Namespace, source: Source):
         return train.data, train.target, train.images, test.data, test.target, note
     y = require_labels(source, args.command)
     n = source.X.shape[0]
-    n_train = args.train or int(round(0.7 * n))
-    if not 1 <= n_train <= n - 1:
-        raise InputError(f"--train {n_train} is not valid; {source.label} has {n} rows, expected 1 to {n - 1}")
     whole = Dataset(source.X, y, source.images)
-    train, test = train_val_split(whole, val=n - n_train, seed=seed)
+    if args.train is None:
+        # 30% held out, rounded up: the split of the demo's same experiment (1257/540 for digits).
+        if n < 2:
+            raise InputError(f"{source.label} has {n} row; expected at least 2 to split into training and test rows")
+        train, test = train_val_split(whole, val=DEFAULT_TEST_SHARE, seed=seed)
+    else:
+        if not 1 <= args.train <= n - 1:
+            raise InputError(f"--train {args.train} is not valid; {source.label} has {n} rows, expected 1 to {n - 1}")
+        train, test = train_val_split(whole, val=n - args.train, seed=seed)
     if args.test and args.test < test.data.shape[0]:
         test, _ = train_val_split(test, val=test.data.shape[0] - args.test, seed=seed)
     note = f"{train.data.shape[0]} training and {test.data.shape[0]} test rows drawn at random from {source.label}."
@@ -499,20 +541,22 @@ def _classify_one(args, X_train, y_train, X_test, y_test, note) -> None:
 
 def _classify_many(args, X_train, y_train, X_test, y_test, note) -> None:
 
-    table = accuracy_vs_k(
-        X_train,
-        y_train,
-        X_test,
-        y_test,
-        ks=args.ks,
-        repeats=args.repeats,
-        init=args.init,
-        seed=args.seed,
-        max_iter=args.max_iter,
-    )
+    with progress_bar(args.progress, len(args.ks) * args.repeats, "classify") as advance:
+        table = accuracy_vs_k(
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            ks=args.ks,
+            repeats=args.repeats,
+            init=args.init,
+            seed=args.seed,
+            max_iter=args.max_iter,
+            on_fit=advance,
+        )
     print_frame(
-        _tight(format_mean_std(table, ["accuracy", "error", "ari", "nmi", "purity"], digits=3)),
-        f"test scores against k (mean ± std over {args.repeats} seed(s))",
+        _tight(score_table(table).drop(columns=["seeds"], errors="ignore")),
+        f"test scores against k (mean ± std over {args.repeats} seed{'s' if args.repeats != 1 else ''})",
     )
     if args.out is not None:
         figure = plot_accuracy_vs_k(table)
@@ -543,12 +587,16 @@ def run_compare_inits(args: argparse.Namespace) -> int:
 
 
 def _compare_inits(args: argparse.Namespace, X, y, X_test, y_test, note: str) -> None:
-    runs = compare_inits(X, args.k, y, X_test, y_test, inits=args.inits, seeds=args.seeds, max_iter=args.max_iter)
+    with progress_bar(args.progress, len(args.inits) * args.seeds, "compare-inits") as advance:
+        runs = compare_inits(
+            X, args.k, y, X_test, y_test, inits=args.inits, seeds=args.seeds, max_iter=args.max_iter, on_fit=advance
+        )
     measures = [c for c in ("iterations", "sse", "mse", "mean_dist", "accuracy") if c in runs.columns]
     summary = summarize_runs(runs, "init", measures)
     console.print(f"kmeanslab compare-inits: k={args.k}, {args.seeds} seeds per initialisation. {note}")
     print_frame(
-        _tight(format_mean_std(summary, [m for m in measures if m != "sse"], digits=4)), "mean ± std over seeds"
+        _tight(init_table(summary).drop(columns=["SSE", "seeds"], errors="ignore")),
+        f"mean ± std over {args.seeds} seed{'s' if args.seeds != 1 else ''}",
     )
     if args.out is not None:
         figure = plot_init_comparison(runs, title=f"k={args.k}: initialisations compared")

@@ -11,17 +11,24 @@ import numpy as np
 from ..cluster import ALGORITHMS, EMPTY_POLICIES, INIT_METHODS, STOP_RULES, KMeans
 from ..errors import InputError
 from ..io import open_input, prepare_out_dir, read_npy_header, staged_output_dir, write_csv, write_json
+from ..io.model_file import add_preprocessing
 from ..scale import STREAM_MIN_BYTES, as_dask_array, connect, open_npy
 from ..validation import check_values, iter_row_chunks
 from ._common import (
     add_data_arguments,
+    add_progress_argument,
+    add_scale_argument,
     auto_or_positive_int,
     check_seed,
     console,
+    describe_sizes,
     load_data,
     non_negative_float,
     positive_int,
+    progress_bar,
 )
+from ._labels import add_label_arguments, check_label_arguments, labels_frame, write_labels
+from ._scaling import Scaling, fit_scaling
 
 OUTPUTS = ("centers.csv", "labels.csv", "model.npz", "summary.json")
 # Rows per block when a streamed .npy file is checked before its fit (about 32 MiB of float64).
@@ -34,8 +41,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="cluster DATA into k clusters and print a summary",
         description="Cluster DATA with k-means; print k, iterations, inertia, the mean squared "
-        "distance and the cluster sizes; with --out, write centers.csv, labels.csv, "
-        "summary.json and model.npz.",
+        "distance and the cluster sizes (their distribution for large k); with --out, write centers.csv "
+        "(in the data's units), labels.csv (an id column, then each row's label), summary.json and "
+        "model.npz (with the --scale rescaling, which predict applies to new rows).",
     )
     add_data_arguments(p, optional=True)
     p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=2, help="number of clusters (default: 2)")
@@ -67,8 +75,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="assignment algorithm (default: auto)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_scale_argument(p)
     p.add_argument("--out", metavar="DIR", help="write centers.csv, labels.csv, summary.json, model.npz here")
+    add_label_arguments(p)
     p.add_argument("--verbose", action="store_true", help="print the loss at every iteration")
+    add_progress_argument(p)
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -101,6 +112,12 @@ def run_fit(args: argparse.Namespace) -> int:
     if args.out is not None:
         prepare_out_dir(args.out, create=False)  # fail before the work, create nothing yet
     X, names, source = _load(args)
+    # The id column and the input rows are read (and checked) before the fit, which may take long.
+    rows = labels_frame(args, X.shape[0]) if args.out is not None else None
+    if args.out is None:
+        check_label_arguments(args, "fit", "--out DIR")
+    scaling = fit_scaling(X, args.scale)
+    fitted_X = scaling.apply(X)
     model = KMeans(
         n_clusters=args.k,
         init=args.init,
@@ -114,34 +131,59 @@ def run_fit(args: argparse.Namespace) -> int:
         verbose=args.verbose,
     )
     if args.scheduler:
-        _fit_on_dask(model, X, args.scheduler)
+        _fit_on_dask(model, fitted_X, args.scheduler)
     else:
-        model.fit(X)
-    summary = fit_summary(model, source, names)
+        _fit_with_progress(model, fitted_X, args.progress)
+    summary = fit_summary(model, source, names, scaling)
     written = None
     if args.out is not None:
         # Everything is written before anything is printed: a run that fails prints nothing on stdout.
         with staged_output_dir(args.out, last=("summary.json",)) as staged:
-            write_csv(staged / "centers.csv", model.cluster_centers_, header=names)
-            write_csv(staged / "labels.csv", model.labels_, header=["label"])
+            write_csv(staged / "centers.csv", np.asarray(summary["centers"]), header=names)
+            write_labels(staged / "labels.csv", rows, model.labels_, write_csv)
             if hasattr(model, "save"):
                 model.save(staged / "model.npz")
+                if scaling.kind != "none":
+                    add_preprocessing(staged / "model.npz", scaling.as_record())
             write_json(staged / "summary.json", summary)
         written = staged.committed
-    print_summary(summary)
+    print_summary(summary, verbose=args.verbose)
     if written is not None:
         console.print(f"wrote {', '.join(sorted(written))} to {args.out}")
     return 0
+
+
+def _fit_with_progress(model: KMeans, X, enabled: bool) -> None:
+    """``model.fit(X)``, with a bar counting its runs on stderr when there is more than one."""
+    n_init = model.n_init
+    if n_init == "auto":
+        n_init = 1 if isinstance(model.init, str) and model.init == "k-means++" else model._n_init_when_auto
+    if n_init == 1:
+        model.fit(X)
+        return
+    started = [0]
+    with progress_bar(enabled, n_init, f"fit, k={model.n_clusters}", unit="runs") as advance:
+
+        def on_iteration(iteration: int, centers, loss: float) -> None:
+            # Iteration 1 of a run after the first: the run before it has ended.
+            if iteration == 1:
+                if started[0]:
+                    advance()
+                started[0] += 1
+
+        model.fit(X, on_iteration=on_iteration)
+        advance()
 
 
 def _load(args: argparse.Namespace):
     """DATA as ``load_data`` reads it, except a large C-ordered ``.npy``: opened for block reads.
 
     KMeans then streams it (see :mod:`kmeanslab.scale`) instead of mapping it whole. Its values
-    are checked here first, block by block, so that an error names the file and the row.
+    are checked here first, block by block, so that an error names the file and the row. With
+    ``--scale`` the data are rescaled in memory, so they are read as ``load_data`` reads them.
     """
     path = getattr(args, "data", None)
-    if path and str(path).lower().endswith(".npy") and not args.columns:
+    if path and str(path).lower().endswith(".npy") and not args.columns and args.scale == "none":
         with open_input(path, "a .npy file") as handle:
             header = read_npy_header(handle, os.path.basename(path))
         rows_contiguous = not header.fortran_order or len(header.shape) == 1 or header.shape[1:] == (1,)
@@ -172,10 +214,14 @@ def _fit_on_dask(model, X, scheduler: str) -> None:
         model.labels_ = np.asarray(model.labels_)
 
 
-def fit_summary(model, source: str, names: list[str]) -> dict:
-    """What a fit produced, as plain JSON-ready values."""
+def fit_summary(model, source: str, names: list[str], scaling: Scaling | None = None) -> dict:
+    """What a fit produced, as plain JSON-ready values; the centres in the data's own units."""
+    scaling = scaling or Scaling("none")
     sizes = np.bincount(model.labels_, minlength=model.n_clusters).tolist()
     n = int(model.labels_.shape[0])
+    centers = np.asarray(model.cluster_centers_, dtype=float)
+    if scaling.kind != "none":
+        centers = centers * scaling.divisor + scaling.offset
     return {
         "data": source,
         "n_samples": n,
@@ -184,6 +230,7 @@ def fit_summary(model, source: str, names: list[str]) -> dict:
         "k": int(model.n_clusters),
         "init": model.init if isinstance(model.init, str) else "array",
         "seed": model.random_state,
+        "scale": scaling.kind,
         "algorithm": model.algorithm_,
         "iterations": int(model.n_iter_),
         "converged": bool(model.converged_),
@@ -191,18 +238,26 @@ def fit_summary(model, source: str, names: list[str]) -> dict:
         "mean_squared_distance": float(model.inertia_) / n,
         "cluster_sizes": sizes,
         "loss_history": [float(v) for v in model.loss_history_],
-        "centers": np.asarray(model.cluster_centers_, dtype=float).tolist(),
+        "centers": centers.tolist(),
     }
 
 
-def print_summary(summary: dict) -> None:
-    """The short human summary of a fit."""
+def print_summary(summary: dict, *, verbose: bool = False) -> None:
+    """The short human summary of a fit.
+
+    With ``verbose`` the fit has already said how each run ended ("converged after N
+    iterations"); the summary does not say it again.
+    """
     state = "converged" if summary["converged"] else "stopped at --max-iter"
+    scaled = "" if summary.get("scale", "none") == "none" else f", scale={summary['scale']}"
     console.print(
         f"kmeanslab fit: {summary['data']} ({summary['n_samples']} x {summary['n_features']}), "
-        f"k={summary['k']}, init={summary['init']}, seed={summary['seed']}"
+        f"k={summary['k']}, init={summary['init']}, seed={summary['seed']}{scaled}"
     )
-    console.print(f"  {state} after {summary['iterations']} iterations ({summary['algorithm']})")
+    if verbose:
+        console.print(f"  algorithm              {summary['algorithm']}")
+    else:
+        console.print(f"  {state} after {summary['iterations']} iterations ({summary['algorithm']})")
     console.print(f"  inertia                {summary['inertia']:.6g}")
     console.print(f"  mean squared distance  {summary['mean_squared_distance']:.6g}")
-    console.print(f"  cluster sizes          {summary['cluster_sizes']}")
+    console.print(f"  cluster sizes          {describe_sizes(summary['cluster_sizes'], 'in summary.json with --out')}")

@@ -12,7 +12,10 @@ import numpy as np
 from ..cluster import load
 from ..errors import InputError
 from ..io import OutputTarget, resolve_output, write_csv
-from ._common import add_data_arguments, console, console_err, load_data
+from ..io.model_file import read_model_file
+from ._common import add_data_arguments, console, console_err, describe_sizes, load_data
+from ._labels import add_label_arguments, labels_csv, labels_frame, write_labels
+from ._scaling import scaling_from_model
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -21,11 +24,14 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="assign DATA to the clusters of a saved MODEL",
         description="Assign each row of DATA to the nearest centre of MODEL (a model.npz written by "
-        "'kmeanslab fit --out' or KMeans.save). Without --out the labels go to stdout as CSV.",
+        "'kmeanslab fit --out' or KMeans.save), rescaled first as the model's data were ('fit --scale'). "
+        "The labels are CSV: an id column (the row number, or --id-column), then the label; to stdout "
+        "without --out.",
     )
     p.add_argument("model", metavar="MODEL", help="model file (.npz)")
     add_data_arguments(p)
     p.add_argument("--out", metavar="FILE", help="write the labels here as CSV (e.g. labels.csv)")
+    add_label_arguments(p)
     p.set_defaults(handler=run_predict)
 
 
@@ -58,6 +64,7 @@ def run_predict(args: argparse.Namespace) -> int:
     # Everything that can fail on bad input is checked before anything is written.
     target = _check_out(args.out) if args.out is not None else None
     model = load(args.model)
+    scaling = scaling_from_model(read_model_file(args.model).preprocessing, model.n_features_in_, args.model)
     X, _, source = load_data(args)
     if X.shape[1] != model.n_features_in_:
         raise InputError(
@@ -65,16 +72,19 @@ def run_predict(args: argparse.Namespace) -> int:
             f"features as input (the model {args.model} was fitted on {model.n_features_in_} columns); "
             f"choose the columns with --columns"
         )
-    labels = model.predict(X)
+    rows = labels_frame(args, X.shape[0])
+    labels = model.predict(scaling.apply(X))
     if target is None:
-        sys.stdout.write("label\n")
-        np.savetxt(sys.stdout, labels, fmt="%d")
+        sys.stdout.write(labels_csv(rows, labels))
         return 0
-    write_csv(args.out, labels, header=["label"])
-    sizes = np.bincount(labels, minlength=model.n_clusters).tolist()
+    write_labels(args.out, rows, labels, write_csv)
+    sizes = describe_sizes(np.bincount(labels, minlength=model.n_clusters), f"from the labels in {args.out}")
     # When the labels went to stdout, the lines about them go to stderr, out of the data's way.
     report = console_err if target.kind == "descriptor" and target.fd == 1 else console
-    report.print(f"kmeanslab predict: {source} ({X.shape[0]} x {X.shape[1]}) with {args.model} (k={model.n_clusters})")
+    scaled = "" if scaling.kind == "none" else f", features {scaling.describe()} as in fitting"
+    report.print(
+        f"kmeanslab predict: {source} ({X.shape[0]} x {X.shape[1]}) with {args.model} (k={model.n_clusters}{scaled})"
+    )
     report.print(f"  cluster sizes  {sizes}")
     report.print(f"wrote {args.out}")
     return 0

@@ -9,10 +9,13 @@ from pathlib import Path
 
 from ..cluster import INIT_METHODS
 from ..course import DemoConfig, run_demo
+from ..datasets import get_data_home
+from ..datasets._paths import data_home_origin, elsewhere_hint
 from ..experiments.report import data_report
+from ..experiments.report.data_report import report_fits
 from ..io import prepare_out_dir, staged_output_dir
-from ._common import check_seed, console, positive_int
-from .experiments import add_source_arguments, fraction, load_source, parse_ks
+from ._common import add_progress_argument, add_scale_argument, check_seed, console, positive_int, progress_bar
+from .experiments import add_data_home_argument, add_source_arguments, fraction, load_source, parse_ks, scaled_source
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -21,13 +24,20 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="an HTML report on one dataset",
         description="Write DIR/index.html (figures embedded), the figures as PNG files and "
-        "results.json for SOURCE: the elbow with a validation split, the clusters at the knee (or -k), "
-        "their learning curve, the centres (as images for image data) and, with labels, accuracy, "
-        "ARI, NMI, purity and the confusion matrix.",
+        "results.json for SOURCE: the elbow with a validation split; without -k, how k was chosen "
+        "(every criterion of 'kmeanslab choose-k' against k, the k each one picks, and their vote); the "
+        "clusters at that k, their learning curve, the centres (as images for image data) and, with "
+        "labels, accuracy, ARI, NMI, purity and the confusion matrix.",
     )
     add_source_arguments(p)
     p.add_argument("--out", metavar="DIR", required=True, help="the report directory")
-    p.add_argument("-k", "--clusters", dest="k", type=positive_int, help="k to show (default: the knee)")
+    p.add_argument(
+        "-k",
+        "--clusters",
+        dest="k",
+        type=positive_int,
+        help="k to show (default: the k the criteria of choose-k recommend over --ks)",
+    )
     p.add_argument(
         "--ks",
         type=parse_ks,
@@ -44,6 +54,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="initialisation (default: k-means++)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_scale_argument(p)
+    add_progress_argument(p)
     p.set_defaults(handler=run_report)
 
     p = subparsers.add_parser(
@@ -55,9 +67,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "fetched) and write DIR/index.html, the figures and results.json.",
     )
     p.add_argument("--out", metavar="DIR", default="demo-report", help="the report directory (default: demo-report)")
-    p.add_argument(
-        "--data-home", metavar="DIR", help="where MNIST is (default: $KMEANSLAB_DATA, else the user cache directory)"
-    )
+    add_data_home_argument(p)
     p.add_argument("--quick", action="store_true", help="a few fits per experiment (a smoke test)")
     p.add_argument(
         "--threads",
@@ -77,21 +87,24 @@ def run_report(args: argparse.Namespace) -> int:
 
     check_seed(args.seed)
     prepare_out_dir(args.out, create=False)
-    source = load_source(args)
+    source = scaled_source(load_source(args), args.scale)
     started = time.perf_counter()
-    report = data_report(
-        source.X,
-        source=source.label,
-        feature_names=source.feature_names,
-        y=source.y,
-        images=source.images,
-        k=args.k,
-        ks=args.ks,
-        runs=args.runs,
-        val=args.val,
-        seed=args.seed,
-        init=args.init,
-    )
+    total = report_fits(source.X.shape[0], k=args.k, ks=args.ks, runs=args.runs, val=args.val)
+    with progress_bar(args.progress, total, "report") as advance:
+        report = data_report(
+            source.X,
+            source=source.label,
+            feature_names=source.feature_names,
+            y=source.y,
+            images=source.images,
+            k=args.k,
+            ks=args.ks,
+            runs=args.runs,
+            val=args.val,
+            seed=args.seed,
+            init=args.init,
+            on_fit=advance,
+        )
     with staged_output_dir(args.out, last=REPORT_RECORDS) as staged:
         index = Path(args.out) / report.write(staged.path).name
     console.print(
@@ -113,14 +126,15 @@ def run_demo_command(args: argparse.Namespace) -> int:
         )
         results = json.loads(staged_index.with_name("results.json").read_text(encoding="utf-8"))
     index = Path(args.out) / staged_index.name
-    for line in _headlines(results):
+    for line in _headlines(results, args.data_home):
         console.print(f"  {line}")
     console.print(f"kmeanslab demo: wrote {index} in {time.perf_counter() - started:.0f} s; open it in a browser")
     return 0
 
 
-def _headlines(results: dict) -> list[str]:
+def _headlines(results: dict, data_home: str | None = None) -> list[str]:
     """A few numbers of each section, for the terminal."""
+    home = get_data_home(data_home)
     sections = results["sections"]
     lines = [
         f"Old Faithful, k=2: inertia {sections['faithful']['raw_k2_inertia']:.2f}",
@@ -130,7 +144,10 @@ def _headlines(results: dict) -> list[str]:
     ]
     mnist = sections["mnist"]
     if mnist.get("available") is False:
-        lines.append(f"MNIST: not found; fetch it with: {mnist['fetch_command']}")
+        lines.append(
+            f"MNIST: not found in the data home ({home}, {data_home_origin(data_home)}); fetch it with: "
+            f"{mnist['fetch_command']}, or, {elsewhere_hint()}"
+        )
     else:
         scores = ", ".join(
             f"k={key[len('accuracy_k') :]} {value:.3f}" for key, value in mnist.items() if key.startswith("accuracy_k")

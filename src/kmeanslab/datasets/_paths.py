@@ -15,7 +15,15 @@ import platformdirs
 
 from ..validation import check_choice
 
-__all__ = ["DATA_ENV", "FETCH_COMMAND", "MNIST_FILES", "get_data_home", "find_mnist_files"]
+__all__ = [
+    "DATA_ENV",
+    "FETCH_COMMAND",
+    "MNIST_FILES",
+    "get_data_home",
+    "data_home_origin",
+    "elsewhere_hint",
+    "find_mnist_files",
+]
 
 DATA_ENV = "KMEANSLAB_DATA"
 FETCH_COMMAND = "kmeanslab data fetch mnist"
@@ -46,6 +54,20 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_cache_dir("kmeanslab"))
+
+
+def data_home_origin(data_home: str | os.PathLike | None = None) -> str:
+    """Where :func:`get_data_home` took the directory from, in words."""
+    if data_home is not None:
+        return "given with --data-home or data_home="
+    if os.environ.get(DATA_ENV, "").strip():
+        return f"set by ${DATA_ENV}"
+    return f"the user cache directory, the default when neither --data-home nor ${DATA_ENV} is set"
+
+
+def elsewhere_hint() -> str:
+    """How to make kmeanslab look for datasets in another directory."""
+    return f"to look elsewhere, give --data-home DIR to the command (data_home= in Python) or set {DATA_ENV}=DIR"
 
 
 def search_dirs(home: Path) -> list[Path]:
@@ -91,6 +113,7 @@ def not_found_message(split: str, missing: list[str], home: Path, data_home) -> 
     where = " and ".join(str(d) for d in search_dirs(home))
     what = ", ".join(missing)
     return (
-        f"MNIST {split} data not found: no {what} (gzipped or not) in {where}; "
-        f"fetch it with: {fetch_hint(data_home)} (or load_mnist(..., download=True))"
+        f"MNIST {split} data not found: no {what} (gzipped or not) in {where} (the data home, "
+        f"{data_home_origin(data_home)}); fetch it with: {fetch_hint(data_home)} "
+        f"(or load_mnist(..., download=True)), or, {elsewhere_hint()}"
     )

@@ -39,10 +39,11 @@ from .outputs import (
     write_json,
     write_text,
 )
-from .tables import TABLE_SUFFIXES, read_table, select_columns
+from .tables import TABLE_SUFFIXES, read_table, read_table_rows, select_columns
 
 __all__ = [
     "read_table",
+    "read_table_rows",
     "select_columns",
     "TABLE_SUFFIXES",
     "decode_text",

@@ -6,7 +6,11 @@ The format (``"kmeanslab-model"``, version 1) is a ZIP archive as ``numpy.savez`
   version, the kmeanslab version, the estimator's class name, its parameters and the fitted
   attributes that JSON can hold, and the names of the ones stored as arrays;
 * ``param.<name>.npy`` and ``attr.<name>.npy``, one ``.npy`` array per array-valued parameter
-  (an explicit ``init``) or fitted attribute (the centres, the labels, the loss history).
+  (an explicit ``init``) or fitted attribute (the centres, the labels, the loss history);
+* optionally, the preprocessing the model's inputs need (``kmeanslab fit --scale``): the header's
+  ``preprocessing`` holds its scalars (``{"scale": "standard"}``) and ``prep.<name>.npy`` its
+  arrays (the offset and divisor of each feature). A file without it (older files too) reads
+  as ``{"scale": "none"}``.
 
 Nothing is unpickled, so reading a model file cannot run code. This module knows nothing of
 estimators: :func:`kmeanslab.load` maps the class name to a class.
@@ -27,7 +31,7 @@ import os
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,7 +47,9 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_HEADER_BYTES",
     "MAX_HEADER_DEPTH",
+    "NO_PREPROCESSING",
     "ModelRecord",
+    "add_preprocessing",
     "read_model_file",
     "write_model_file",
 ]
@@ -57,6 +63,9 @@ MAX_HEADER_DEPTH = 32
 _HEADER_KEY = "__kmeanslab__"
 _PARAM_PREFIX = "param."
 _ATTR_PREFIX = "attr."
+_PREP_PREFIX = "prep."
+#: What a model file without preprocessing (every file before ``--scale``) reads as.
+NO_PREPROCESSING = {"scale": "none"}
 # A .npy header is a few hundred bytes; numpy's own reader refuses more than 10000.
 _MAX_NPY_HEADER = 10_000
 _ARRAY_KINDS = "fiubU"
@@ -82,12 +91,13 @@ _READ_ERRORS = (
 
 @dataclass
 class ModelRecord:
-    """What a model file holds: ``estimator`` (a class name), ``params``, ``attributes``."""
+    """What a model file holds: ``estimator`` (a class name), ``params``, ``attributes``, ``preprocessing``."""
 
     estimator: str
     params: dict
     attributes: dict
     kmeanslab_version: str
+    preprocessing: dict = field(default_factory=lambda: dict(NO_PREPROCESSING))
 
 
 # --------------------------------------------------------------------------- writing
@@ -157,7 +167,9 @@ def _header_bytes(text: str) -> int:
     return 128 + 4 * len(text)
 
 
-def write_model_file(path: str | os.PathLike, estimator: str, params: dict, attributes: dict) -> Path:
+def write_model_file(
+    path: str | os.PathLike, estimator: str, params: dict, attributes: dict, preprocessing: dict | None = None
+) -> Path:
     """Write a model file to ``path`` atomically (no ``.npz`` is appended).
 
     Parameters
@@ -170,6 +182,9 @@ def write_model_file(path: str | os.PathLike, estimator: str, params: dict, attr
         neither (a numpy Generator) are written as None.
     attributes : dict
         Fitted attributes: values JSON can hold, or arrays (of numbers or text).
+    preprocessing : dict, optional
+        What new inputs go through before ``predict`` (``{"scale": "standard", "offset": array,
+        "divisor": array}``): values JSON can hold, or arrays of numbers. Default: none.
 
     Returns
     -------
@@ -184,6 +199,11 @@ def write_model_file(path: str | os.PathLike, estimator: str, params: dict, attr
     path = Path(path)
     scalar_params, param_arrays, _ = _split_values(params, _PARAM_PREFIX, "parameter")
     scalar_attrs, attr_arrays, str_arrays = _split_values(attributes, _ATTR_PREFIX, "attribute")
+    scalar_prep, prep_arrays, prep_str = _split_values(
+        dict(preprocessing or NO_PREPROCESSING), _PREP_PREFIX, "preprocessing value"
+    )
+    if prep_str:
+        raise InputError(f"cannot save preprocessing value(s) {prep_str}: expected numbers, not text")
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -194,6 +214,8 @@ def write_model_file(path: str | os.PathLike, estimator: str, params: dict, attr
         "attributes": scalar_attrs,
         "array_attributes": sorted(k[len(_ATTR_PREFIX) :] for k in attr_arrays),
         "object_str_attributes": str_arrays,
+        "preprocessing": scalar_prep,
+        "array_preprocessing": sorted(k[len(_PREP_PREFIX) :] for k in prep_arrays),
     }
     depth = _depth(header)
     if depth > MAX_HEADER_DEPTH:
@@ -208,8 +230,18 @@ def write_model_file(path: str | os.PathLike, estimator: str, params: dict, attr
             f"{MAX_HEADER_BYTES} (store large attributes as arrays)"
         )
     with atomic_write(path, "wb") as handle:
-        np.savez(handle, **{_HEADER_KEY: np.array(text)}, **param_arrays, **attr_arrays)
+        np.savez(handle, **{_HEADER_KEY: np.array(text)}, **param_arrays, **attr_arrays, **prep_arrays)
     return path
+
+
+def add_preprocessing(path: str | os.PathLike, preprocessing: dict) -> Path:
+    """Rewrite the model file at ``path`` (atomically) with ``preprocessing`` recorded in it.
+
+    ``KMeans.save`` writes the estimator; the command line, which scaled the data it fitted,
+    adds what new inputs need before ``predict`` (see :func:`write_model_file`).
+    """
+    record = read_model_file(path)
+    return write_model_file(path, record.estimator, record.params, record.attributes, preprocessing)
 
 
 # --------------------------------------------------------------------------- reading
@@ -360,6 +392,7 @@ def read_model_file(path: str | os.PathLike) -> ModelRecord:
             _check_version(header, path)
             wanted = [_PARAM_PREFIX + n for n in _names(header, "array_params", path)]
             wanted += [_ATTR_PREFIX + n for n in _names(header, "array_attributes", path)]
+            wanted += [_PREP_PREFIX + n for n in _names(header, "array_preprocessing", path)]
             arrays = {}
             for key in wanted:
                 info = members.get(key + ".npy")
@@ -377,10 +410,13 @@ def read_model_file(path: str | os.PathLike) -> ModelRecord:
         raise ModelFileError(f"{path}: the model header names no estimator")
     params = _mapping(header, "params", path)
     attributes = _mapping(header, "attributes", path)
+    # Files written before preprocessing existed have no such key: their inputs are used as they are.
+    preprocessing = _mapping(header, "preprocessing", path) if "preprocessing" in header else dict(NO_PREPROCESSING)
+    preprocessing.update({name: arrays[_PREP_PREFIX + name] for name in _names(header, "array_preprocessing", path)})
     params.update({name: arrays[_PARAM_PREFIX + name] for name in _names(header, "array_params", path)})
     attributes.update({name: arrays[_ATTR_PREFIX + name] for name in _names(header, "array_attributes", path)})
     for name in _names(header, "object_str_attributes", path):
         if not isinstance(attributes.get(name), np.ndarray):
             raise ModelFileError(f"{path}: the model is incomplete (missing 'attr.{name}')")
         attributes[name] = attributes[name].astype(object)
-    return ModelRecord(estimator, params, attributes, str(header.get("kmeanslab_version", "?")))
+    return ModelRecord(estimator, params, attributes, str(header.get("kmeanslab_version", "?")), preprocessing)

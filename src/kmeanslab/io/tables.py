@@ -36,7 +36,7 @@ from .inputs import (
     too_big,
 )
 
-__all__ = ["read_table", "select_columns", "TABLE_SUFFIXES"]
+__all__ = ["read_table", "read_table_rows", "select_columns", "TABLE_SUFFIXES"]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".npy", ".npz", ".parquet", ".pq")
 # Bytes looked at for NUL bytes before a text table is read further.
@@ -100,6 +100,50 @@ def read_table(
     if suffix in (".parquet", ".pq"):
         return _read_parquet(path, columns)
     return _read_delimited(path, columns)
+
+
+def read_table_rows(path: str | os.PathLike) -> pd.DataFrame:
+    """Every column of a table as the file holds it, one row per row of :func:`read_table`.
+
+    For ``kmeanslab fit --id-column`` and ``--with-data``: the cells of a text table come back
+    as the text the file has (a name column, or ``3.600`` written as ``3.600``), so that they
+    can be written out again unchanged; ``.npy``/``.npz`` arrays as their numbers (columns
+    ``x0, x1, ...``); Parquet as pandas reads it. The file is read again: a pipe already read
+    by :func:`read_table` cannot be.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    DataFrame
+        Columns named as :func:`read_table` names them (the header's names, or ``x0, x1, ...``).
+
+    Raises
+    ------
+    DatasetNotFoundError, DataFileError, MissingExtraError
+        As :func:`read_table`.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".npy", ".npz"):
+        X, names = read_table(path, mmap=False)
+        return pd.DataFrame(np.asarray(X), columns=names)
+    if suffix in (".parquet", ".pq"):
+        frame = _parquet_frame(path)
+        frame.columns = [str(c) for c in frame.columns]
+        return frame
+    text = _text_of(path)
+    lines = [line for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if line.strip()]
+    with _csv_field_limit(len(text) + 1):
+        delimiter = _sniff_delimiter(lines, path)
+        header = _has_header(list(_iter_rows(lines[:2], delimiter)))
+    frame = _parse_frame("\n".join(lines), delimiter, header, path, as_text=True)
+    if not header:
+        frame.columns = _default_names(frame.shape[1])
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
 
 
 def _default_names(n: int) -> list[str]:
@@ -240,6 +284,13 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, pat
 
 
 def _read_parquet(path: Path, columns) -> tuple[np.ndarray, list[str]]:
+    frame = _parquet_frame(path)
+    X, names, _ = _frame_to_array(frame, columns, path)
+    _check_no_missing(X, names, [], path)
+    return X, names
+
+
+def _parquet_frame(path: Path) -> pd.DataFrame:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -265,9 +316,7 @@ def _read_parquet(path: Path, columns) -> tuple[np.ndarray, list[str]]:
             raise
         except Exception as exc:  # pyarrow.ArrowInvalid and friends
             raise DataFileError(f"{path.name}: not a readable Parquet file ({exc})") from None
-    X, names, _ = _frame_to_array(frame, columns, path)
-    _check_no_missing(X, names, [], path)
-    return X, names
+    return frame
 
 
 # --------------------------------------------------------------------------- text tables
@@ -396,7 +445,9 @@ def _check_rectangular(lines: list[str], delimiter: str, linenos: list[int], pat
             )
 
 
-def _parse_frame(text: str, delimiter: str, header: bool, path: Path) -> pd.DataFrame:
+def _parse_frame(text: str, delimiter: str, header: bool, path: Path, *, as_text: bool = False) -> pd.DataFrame:
+    # as_text: every cell as its text, nothing read as a number or as missing.
+    text_options = {"dtype": str, "keep_default_na": False} if as_text else {}
     try:
         return pd.read_csv(
             _io.StringIO(text),
@@ -406,6 +457,7 @@ def _parse_frame(text: str, delimiter: str, header: bool, path: Path) -> pd.Data
             # One pass over the whole column decides its type: with the default chunked
             # reading a column could come back half floats, half strings.
             low_memory=False,
+            **text_options,
         )
     except Exception as exc:  # pandas.errors.ParserError and friends
         raise DataFileError(f"{path.name}: cannot be parsed as a table ({exc})") from None

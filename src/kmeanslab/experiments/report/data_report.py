@@ -1,5 +1,5 @@
-"""A report on one dataset (``kmeanslab report``): the elbow, the clusters at the chosen k, and
-scores against labels when there are labels."""
+"""A report on one dataset (``kmeanslab report``): the elbow, how k was chosen, the clusters at
+that k, and scores against labels when there are labels."""
 
 from __future__ import annotations
 
@@ -14,10 +14,41 @@ from ...datasets import train_val_split
 from ...validation import check_data, check_int
 from .. import core as ex
 from .. import plots
+from ..choose_k import CRITERION_TITLES, choose_k, planned_fits
 from .document import Report, Section
 from .views import and_list, describe_elbow, elbow_table, plus_minus
 
-__all__ = ["data_report"]
+__all__ = ["data_report", "report_fits"]
+
+# How choose_k is run when the report picks k: its defaults, over the elbow's k.
+_CHOOSE_REPEATS = 3
+_CHOOSE_REFS = 10
+
+# The criteria table's columns as the report shows them.
+_CRITERIA_COLUMNS = {
+    "train_mean": "training J",
+    "val_mean": "validation J",
+    "silhouette_mean": "silhouette",
+    "calinski_harabasz_mean": "Calinski-Harabasz",
+    "davies_bouldin_mean": "Davies-Bouldin",
+    "gap": "gap",
+    "gap_se": "gap's std error",
+    "stability": "stability (ARI)",
+}
+
+
+def _elbow_ks(ks: Sequence[int], n: int, val: float) -> list[int]:
+    """The k of the elbow: those the training share has rows for."""
+    return [kk for kk in ks if kk <= n - max(1, math.ceil(val * n))]
+
+
+def report_fits(n_samples: int, *, k: int | None, ks: Sequence[int], runs: int = 5, val: float = 0.2) -> int:
+    """How many fits :func:`data_report` makes with these arguments (a progress bar's total)."""
+    elbow_ks = _elbow_ks(ks, n_samples, val)
+    total = len(elbow_ks) * runs + runs
+    if k is None:
+        total += planned_fits(elbow_ks, repeats=_CHOOSE_REPEATS, n_refs=_CHOOSE_REFS)
+    return total
 
 
 def data_report(
@@ -53,7 +84,10 @@ def data_report(
         Draw centres and representatives as images (also done when X's rows are square images
         of at least 8×8).
     k : int, optional
-        The number of clusters to show; default the knee of the elbow (else the smallest k > 1).
+        The number of clusters to show. Default: the recommendation of
+        :func:`kmeanslab.experiments.choose_k` over ``ks`` (silhouette, gap, elbow,
+        Calinski-Harabasz, Davies-Bouldin and stability vote), with its evidence in a section
+        of its own; else, when no criterion can choose, the knee (else the smallest k > 1).
     ks : sequence of int, default=1..10
         The k of the elbow.
     runs : int, default=5
@@ -73,7 +107,7 @@ def data_report(
     X = check_data(X, "X")
     n, d = X.shape
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(d)]
-    ks = [kk for kk in ks if kk <= n - max(1, math.ceil(val * n))]
+    ks = _elbow_ks(ks, n, val)
     report = Report(f"kmeanslab report: {source}", intro=[f"{n} rows × {d} features from {source}."])
 
     section = report.add(Section("elbow", "The elbow: loss against k"))
@@ -81,9 +115,7 @@ def data_report(
         train, held = train_val_split(X, val=val, seed=seed)
         table = ex.elbow(train, held, ks=ks, runs=runs, init=init, seed=seed, on_fit=on_fit)
         knee = table.attrs["knee"]
-        chosen = (
-            check_int(k, "k", min_value=1) if k is not None else (knee or min([kk for kk in ks if kk > 1], default=1))
-        )
+        fallback = knee or min([kk for kk in ks if kk > 1], default=1)
         section.text(
             f"{runs} fits per k on {train.shape[0]} training rows; validation loss on the other {held.shape[0]}, "
             f"assigned to the trained centres. Knee: {knee if knee is not None else 'none found'}."
@@ -97,6 +129,11 @@ def data_report(
         section.table(elbow_table(table), "Mean squared distance, mean ± std over runs.", key="table", values=table)
         section.result("knee", knee)
 
+    if k is not None:
+        chosen = check_int(k, "k", min_value=1)
+    else:
+        chosen = _choose_k_section(report, X, ks, val=val, seed=seed, init=init, on_fit=on_fit, fallback=fallback)
+
     section = report.add(Section("clusters", f"The clusters at k = {chosen}"))
     with section.timed():
         seeds = ex.run_seeds(runs, seed)
@@ -108,6 +145,64 @@ def data_report(
         if y is not None:
             _label_blocks(section, X, np.asarray(y), model, fits)
     return report
+
+
+def _choose_k_section(
+    report: Report, X: np.ndarray, ks: list[int], *, val: float, seed: int, init: str, on_fit, fallback: int
+) -> int:
+    """The section "Choosing k": every criterion over ``ks``, each one's k, the vote; returns the k shown."""
+    section = report.add(Section("choose-k", "Choosing k"))
+    with section.timed():
+        result = choose_k(
+            X,
+            ks,
+            repeats=_CHOOSE_REPEATS,
+            n_refs=_CHOOSE_REFS,
+            val=val,
+            init=init,
+            seed=seed,
+            on_fit=on_fit,
+        )
+        chosen = result.k if result.k is not None else fallback
+        section.text(
+            f"No k was given, so the criteria of kmeanslab.experiments.choose_k chose it: for each k, "
+            f"{_CHOOSE_REPEATS} fits (3 initialisations each) on {result.train_rows.size} training rows, scored "
+            f"by each criterion; the recommendation is the k most criteria choose. {result.summary}"
+            + ("" if result.k is not None else f" The report shows k = {chosen}, the knee or the smallest k > 1.")
+        )
+        section.items(
+            [
+                f"{CRITERION_TITLES[name]}: " + ("cannot choose" if choice is None else f"k = {choice}")
+                for name, choice in result.choices.items()
+            ]
+        )
+        table = result.table
+        section.figure(
+            "criteria",
+            plots.plot_criteria(table, result.choices, result.k, title="Choosing k: every criterion"),
+            "Each criterion against k; a star marks the k it chooses, the shaded band the recommendation.",
+            alt=(
+                f"Small line charts, one per criterion, against k from {table.index[0]} to {table.index[-1]}; "
+                + "; ".join(
+                    f"{CRITERION_TITLES[name]} chooses " + ("nothing" if choice is None else f"k = {choice}")
+                    for name, choice in result.choices.items()
+                )
+                + (f". The recommended k = {result.k} is shaded." if result.k is not None else ".")
+            ),
+        )
+        shown = table[[c for c in _CRITERIA_COLUMNS if c in table.columns]].rename(columns=_CRITERIA_COLUMNS)
+        section.table(
+            shown,
+            "The criteria against k: training and validation J (mean squared distance) and the scores, means over "
+            f"the {_CHOOSE_REPEATS} fits; the gap with its standard error; stability: mean ARI of the fits' partitions.",
+            key="table",
+            values=table,
+            digits=3,
+        )
+        section.result("choices", dict(result.choices))
+        section.result("k", result.k)
+        section.result("summary", result.summary)
+    return chosen
 
 
 def _cluster_blocks(section: Section, X: np.ndarray, names: list[str], model, source: str, fits: pd.DataFrame) -> None:
