@@ -63,7 +63,7 @@ def test_classify_digits_one_k(tmp_path, capsys):
 def test_classify_several_k_gives_accuracy_against_k(capsys, tmp_path):
     assert main(["classify", "digits", "-k", "5,12", "--repeats", "2", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "test scores against k (mean ± std over 2 seed(s))" in printed
+    assert "test scores against k (mean ± std over 2 seeds)" in printed
     rows = json.loads((tmp_path / "results.json").read_text())["table"]
     assert [row["k"] for row in rows] == [5, 12]
     assert rows[1]["accuracy_mean"] > rows[0]["accuracy_mean"]
@@ -166,7 +166,9 @@ def test_report_command_on_faithful(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     html = (out / "index.html").read_text()
     assert 'id="elbow"' in html and 'id="clusters"' in html
-    assert html.count("data:image/png;base64,") == len(list(out.glob("*.png"))) == 3
+    # Without -k, a section shows how the criteria chose k: its figure is the fourth.
+    assert 'id="choose-k"' in html
+    assert html.count("data:image/png;base64,") == len(list(out.glob("*.png"))) == 4
     assert json.loads((out / "results.json").read_text())["sections"]["clusters"]["k"] >= 2
 
 
