@@ -13,7 +13,7 @@ import pytest
 
 import kmeanslab
 from _datafiles import base64_record, fake_mnist, idx_bytes, serve_directory, write_json_lines, write_mnist_split
-from kmeanslab.cli import main
+from kmeanslab.cli import build_parser, main
 from kmeanslab.datasets import MNIST_MD5, load_faithful
 
 KMEANSLAB = Path(sys.executable).with_name("kmeanslab")
@@ -351,3 +351,22 @@ def test_data_fetch_train_images_absent_from_the_mirror(capsys, tmp_path, mirror
         "HTTP 404",
     )
     assert not (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["elbow", "mnist"],
+        ["classify", "mnist"],
+        ["compare-inits", "mnist"],
+        ["choose-k", "mnist"],
+        ["report", "mnist", "--out", "r"],
+        ["demo"],
+        ["data", "list"],
+        ["data", "show", "mnist"],
+        ["data", "fetch", "mnist"],
+    ],
+)
+def test_every_command_that_reads_datasets_takes_data_home(argv):
+    args = build_parser().parse_args([*argv, "--data-home", "/some/where"])
+    assert args.data_home == "/some/where"

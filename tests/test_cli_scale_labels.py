@@ -127,6 +127,12 @@ def test_labels_join_back_by_id_column_and_with_data(tmp_path, capsys, named_csv
     args = ["fit", str(path), "--columns", "big,small", "-k", "2", "--scale", "standard"]
     assert main([*args, "--out", str(out), "--id-column", "name"]) == 0
     labels = pd.read_csv(out / "labels.csv")
+    capsys.readouterr()
+    # Without --columns the id column is the text column the table drops, and that is no news.
+    assert main(["fit", str(path), "-k", "2", "--out", str(tmp_path / "quiet"), "--id-column", "name"]) == 0
+    assert "dropped" not in capsys.readouterr().err
+    assert main(["fit", str(path), "-k", "2"]) == 0
+    assert "dropped non-numeric column(s) ['name']" in capsys.readouterr().err
     assert list(labels.columns) == ["name", "label"]
     assert labels["name"].tolist() == names
     # Joined back on the name, every row gets the label of the fit, whatever the order of the data.

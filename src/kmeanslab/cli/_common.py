@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -102,7 +104,13 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, list[str], str]:
             X, names = select_columns(X, names, args.columns, Path("faithful.csv"))
         return X, names, "Old Faithful (bundled)"
 
-    X, names = read_table(args.data, args.columns)
+    with warnings.catch_warnings():
+        id_column = getattr(args, "id_column", None)
+        if id_column is not None and not args.columns:
+            # The --id-column is the text column a table drops: saying so would only alarm.
+            dropped = f"{Path(args.data).name}: dropped non-numeric column(s) {[id_column]!r};"
+            warnings.filterwarnings("ignore", message=re.escape(dropped), category=UserWarning)
+        X, names = read_table(args.data, args.columns)
     # Text tables and Parquet report a NaN or an infinity by its line; this names the file
     # for the others (.npy, .npz) instead of the library's "X".
     X = check_data(X, Path(args.data).name)
