@@ -184,6 +184,9 @@ def test_demo_command_without_mnist(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert f"wrote {out / 'index.html'}" in done.stdout
+    # Where MNIST was looked for, and how to point the demo elsewhere.
+    assert f"MNIST: not found in the data home ({tmp_path / 'empty'}, given with --data-home" in done.stdout
+    assert "or set KMEANSLAB_DATA=DIR" in done.stdout
     html = (out / "index.html").read_text()
     for section in ("faithful", "blobs", "digits01", "digits", "mnist", "text"):
         assert f'<section id="{section}">' in html

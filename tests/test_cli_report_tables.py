@@ -77,3 +77,9 @@ def test_report_with_k_shows_that_k(tmp_path, capsys):
     assert not (out / "elbow-elbow.png").exists() and (out / "elbow.png").is_file()
     # Standardised data: J at k = 1 is the number of features (each of variance 1), 2.
     assert abs(results["elbow"]["table"][0]["train_mean"] - 2.0) < 0.1
+
+
+def test_elbow_takes_k_in_any_order(capsys):
+    assert main(["elbow", "faithful", "--k", "4,1,3,2", "--runs", "2"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if re.match(r"│\s+\d", line)]
+    assert [int(re.match(r"│\s+(\d+)", line).group(1)) for line in rows] == [1, 2, 3, 4]

@@ -165,14 +165,15 @@ def progress_bar(enabled: bool, total: int | None, what: str, unit: str = "fits"
 SCALES = ("none", "standard", "minmax")
 
 
-def add_scale_argument(parser: argparse.ArgumentParser) -> None:
-    """``--scale none|standard|minmax``."""
+def add_scale_argument(parser: argparse.ArgumentParser, *, stored: bool = False) -> None:
+    """``--scale none|standard|minmax``; ``stored``: the model file keeps it (``fit``)."""
     parser.add_argument(
         "--scale",
         choices=SCALES,
         default="none",
         help="rescale each feature before clustering: standard (mean 0, std 1), minmax (to [0, 1]) "
-        "or none (default: none)",
+        "or none (default: none)"
+        + ("; model.npz keeps the rescaling, and predict applies it to new rows" if stored else ""),
     )
 
 

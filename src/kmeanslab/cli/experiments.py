@@ -397,7 +397,7 @@ def _elbow(args: argparse.Namespace, source: Source) -> None:
         table = elbow(
             train,
             val,
-            ks=args.ks,
+            ks=sorted(args.ks),  # an elbow reads k in increasing order, however --k lists them
             runs=args.runs,
             init=args.init,
             seed=args.seed,

@@ -75,7 +75,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="assignment algorithm (default: auto)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    add_scale_argument(p)
+    add_scale_argument(p, stored=True)
     p.add_argument("--out", metavar="DIR", help="write centers.csv, labels.csv, summary.json, model.npz here")
     add_label_arguments(p)
     p.add_argument("--verbose", action="store_true", help="print the loss at every iteration")

@@ -98,7 +98,7 @@ def run_report(args: argparse.Namespace) -> int:
             y=source.y,
             images=source.images,
             k=args.k,
-            ks=args.ks,
+            ks=sorted(args.ks),  # an elbow reads k in increasing order, however --ks lists them
             runs=args.runs,
             val=args.val,
             seed=args.seed,

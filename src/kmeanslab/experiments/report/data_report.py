@@ -155,7 +155,7 @@ def _choose_k_section(
     with section.timed():
         result = choose_k(
             X,
-            ks,
+            sorted(ks),  # the criteria read k in increasing order; --ks may list them in any
             repeats=_CHOOSE_REPEATS,
             n_refs=_CHOOSE_REFS,
             val=val,
