@@ -136,10 +136,10 @@ class MiniBatchKMeans(_BaseKMeans):
     Parameters
     ----------
     n_clusters : int, default=8
-    init : {"k-means++", "random", "gaussian", "uniform"} or array of shape (n_clusters, n_features), \
-default="k-means++"
+    init : {"k-means++", "random", "gaussian", "uniform"}, array of shape (n_clusters, n_features) \
+or callable, default="k-means++"
         Seeding, run on a sample of ``init_size`` points drawn by weight (see
-        :class:`kmeanslab.KMeans` for the methods).
+        :class:`kmeanslab.KMeans` for the methods; a callable gets the sample as X).
     max_iter : int, default=100
         The most epochs: a run takes at most ``floor(max_iter * n / batch_size)`` steps (at
         least one), so ``n_iter_ <= max_iter``.
@@ -167,7 +167,9 @@ default="k-means++"
     reassignment_ratio : float, default=0.01
         Centres whose count falls below this fraction of the largest count are moved onto
         far points (checked every ``10 + smallest count`` steps). Centres that never attract
-        anything are moved at every step.
+        anything are moved at every step, and so is a centre no batch has hit for two epochs
+        once an exact pass over X finds its cluster empty; a centre whose cluster has points
+        is never moved for want of hits.
 
     Attributes
     ----------
