@@ -429,3 +429,14 @@ def test_elkan_with_one_cluster_warns_and_runs_lloyd():
         km = KMeans(1, algorithm="elkan").fit(BLOBS)
     assert km.algorithm_ == "lloyd"
     np.testing.assert_allclose(km.cluster_centers_[0], BLOBS.mean(0), rtol=1e-12)
+
+
+def test_transform_is_exactly_zero_on_a_centre():
+    # |x|² + |c|² - 2x·c leaves rounding error where x is close to c: those entries are
+    # recomputed as |x - c|², so a centre is at distance 0 from itself (scikit-learn's test).
+    X = BLOBS + 1e3  # far from the origin: the expanded form cancels badly near the centres
+    km = KMeans(7, random_state=0).fit(X)
+    t = km.transform(km.cluster_centers_)
+    np.testing.assert_array_equal(t.diagonal(), np.zeros(7))
+    direct = np.sqrt(((X[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(km.transform(X), direct, rtol=1e-7, atol=1e-9)

@@ -77,14 +77,26 @@ def _nearest_of_rows(block: Any, centers: np.ndarray) -> np.ndarray:
 
 
 def _distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Euclidean distance from each row of a validated X to each centre, in X's dtype."""
+    """Euclidean distance from each row of a validated X to each centre, in X's dtype.
+
+    ``|x|² + |c|² - 2 x·c`` by matrix product; where that cancels (x close to c, relative to
+    their norms) it keeps little but rounding error, so those entries are recomputed as
+    ``|x - c|²``: a point on a centre is at distance 0 exactly.
+    """
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     c_sq = np.einsum("ij,ij->i", centers, centers)
+    cancels = np.sqrt(np.finfo(X.dtype).eps)
     out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
     rows = max(1, _TRANSFORM_CHUNK_BYTES // max(1, X.shape[1] * X.itemsize))
     for a, b in iter_row_chunks(X.shape[0], rows):
         part = X[a:b]
-        d2 = np.einsum("ij,ij->i", part, part)[:, None] + c_sq[None, :] - 2.0 * (part @ centers.T)
+        x_sq = np.einsum("ij,ij->i", part, part)
+        d2 = x_sq[:, None] + c_sq[None, :] - 2.0 * (part @ centers.T)
+        close = d2 <= cancels * (x_sq[:, None] + c_sq[None, :])
+        for j in np.flatnonzero(close.any(axis=0)):
+            near = np.flatnonzero(close[:, j])
+            diff = part[near] - centers[j]
+            d2[near, j] = np.einsum("ij,ij->i", diff, diff)
         np.sqrt(np.maximum(d2, 0.0), out=out[a:b])
     return out
 

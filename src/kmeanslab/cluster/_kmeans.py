@@ -70,7 +70,8 @@ or callable, default="k-means++"
     empty : {"relocate", "zeros", "keep"}, default="relocate"
         The centre of a cluster that lost all its points is moved to the point farthest from
         its own centre (the next empty one to the next farthest, never two to the same point),
-        set to zeros, or kept where it was.
+        and that point leaves its cluster, as in scikit-learn; or set to zeros; or kept where
+        it was.
     algorithm : {"auto", "lloyd", "hamerly", "elkan", "yinyang"}, default="auto"
         How the assignments are computed. All give plain Lloyd's result; the pruning ones skip
         distance computations that bounds prove unnecessary. ``"auto"`` picks by n, k and d.
