@@ -398,6 +398,13 @@ def test_callable_init_results_are_checked(returned, match):
         KMeans(3, init=lambda X, k, random_state: returned, n_init=1).fit(BLOBS)
 
 
+@pytest.mark.parametrize("library", ["polars"])
+def test_polars_output(library):
+    pl = pytest.importorskip(library)
+    frame = KMeans(3, random_state=0).set_output(transform="polars").fit(BLOBS).transform(BLOBS[:5])
+    assert isinstance(frame, pl.DataFrame) and frame.columns == ["kmeans0", "kmeans1", "kmeans2"]
+
+
 def test_feature_names_and_pandas_output():
     pd = pytest.importorskip("pandas")
     from sklearn import config_context

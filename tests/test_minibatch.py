@@ -222,13 +222,15 @@ def test_a_centre_whose_cluster_has_points_is_never_moved():
 def test_a_dead_centre_is_found_by_an_exact_pass_and_moved():
     model = MiniBatchKMeans(2, init=SIX[:2], random_state=0, batch_size=2, max_no_improvement=None)
     model._start(np.array([[0.0, 0.0], [10.0, 10.0]]))
-    model._last_hit[:] = -10
-    members_of_both = model._dead_centres(SIX, _core.row_sq_norms(SIX), None, quiet_steps=5)
-    assert members_of_both.tolist() == [False, False]  # both quiet, both alive: neither moves
-    assert model._last_hit.tolist() == [0, 0]  # and neither is suspected again for a while
+    x_sq = _core.row_sq_norms(SIX)
+    model.n_steps_ = 10  # no hit for 10 steps: both quiet, both alive, neither moves
+    assert model._dead_centres(SIX, x_sq, None, quiet_steps=5).tolist() == [False, False]
+    assert model._last_hit.tolist() == [10, 10]  # and neither is suspected again for a while
     model._centers64[1] = 1e3  # now nobody is nearest to centre 1
-    model._last_hit[:] = -10
-    assert model._dead_centres(SIX, _core.row_sq_norms(SIX), None, quiet_steps=5).tolist() == [False, True]
+    model.n_steps_ = 12
+    assert model._dead_centres(SIX, x_sq, None, quiet_steps=5) is None  # one pass per 5 steps at most
+    model.n_steps_ = 15
+    assert model._dead_centres(SIX, x_sq, None, quiet_steps=5).tolist() == [False, True]
 
 
 def test_step_budget_and_batch_size_cap():

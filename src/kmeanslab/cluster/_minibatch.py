@@ -297,6 +297,7 @@ or callable, default="k-means++"
         self._centers64 = centers
         self.counts_ = np.zeros(centers.shape[0])
         self._last_hit = np.zeros(centers.shape[0], dtype=np.int64)
+        self._last_check = 0
         self.n_steps_ = 0
 
     def _resume(self) -> None:
@@ -310,6 +311,7 @@ or callable, default="k-means++"
         self._centers64 = np.array(self.cluster_centers_, dtype=np.float64)
         self.counts_ = np.array(self.counts_, dtype=np.float64)
         self._last_hit = np.full(self._centers64.shape[0], self.n_steps_, dtype=np.int64)
+        self._last_check = self.n_steps_
 
     @staticmethod
     def _serial(effort: float) -> bool:
@@ -331,13 +333,16 @@ or callable, default="k-means++"
         Missing a centre for a while proves nothing (a cluster of m of n points is missed by an
         epoch of draws with probability about exp(-m)), so a quiet centre is only a suspect:
         one exact assignment pass over X says whether its cluster still has points. A live
-        suspect is left alone and not suspected again for another ``quiet_steps`` steps, so
-        the passes cost at most one epoch of work per ``quiet_steps`` steps, and only while
-        some centre is quiet.
+        suspect is left alone and not suspected again for another ``quiet_steps`` steps, and
+        there is at most one pass every ``quiet_steps`` steps: the passes cost at most one
+        epoch of work per ``quiet_steps`` steps, and only while some centre is quiet.
         """
+        if self.n_steps_ - self._last_check < quiet_steps:
+            return None
         suspects = (self.n_steps_ - self._last_hit) >= quiet_steps
         if not suspects.any():
             return None
+        self._last_check = self.n_steps_
         labels, _ = assign(X, self._centers64.astype(X.dtype), x_sq)
         members = np.bincount(labels if weights is None else labels[weights > 0], minlength=len(suspects))
         dead = suspects & (members == 0)
