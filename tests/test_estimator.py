@@ -329,6 +329,16 @@ def test_a_donor_that_gives_its_last_point_goes_to_the_heaviest_cluster():
     assert full.n_iter_ == 3
 
 
+def test_a_donor_left_with_zero_weight_points_only_counts_as_empty():
+    # Centre 2 (at 90) holds 100 (weight 1) and 100.5 (weight 0); 100 goes to the empty centre
+    # 1, and centre 2, with no weight left, goes to the heaviest cluster's centre (not to 0 / 0).
+    X = np.array([[0.0], [1.0], [2.0], [100.0], [100.5]])
+    w = np.array([1.0, 1.0, 1.0, 1.0, 0.0])
+    with pytest.warns(ConvergenceWarning):
+        km = KMeans(3, init=np.array([[1.0], [500.0], [90.0]]), max_iter=1).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.cluster_centers_[:, 0], [1.0, 100.0, 1.0])
+
+
 def _forced_empty_case(seed):
     """A small problem whose start has one or two centres far from every point."""
     rng = np.random.default_rng(seed)

@@ -112,8 +112,8 @@ def _far_rows_block(X_b, x_sq_b, w_b, state, info, centers, pool, resident):
     """The block's ``pool`` rows farthest from their centre (candidates for empty clusters).
 
     Returns the rows, their squared distances, labels and weights, whether the block had more
-    rows than ``pool``, and the block's count of rows per cluster (to tell when relocation
-    takes a cluster's last point). Rows of zero weight count as on their centre: moving a
+    rows than ``pool``, and the block's count of rows of positive weight per cluster (to tell
+    when relocation takes a cluster's last point). Rows of zero weight count as on their centre: moving a
     centre there gains nothing.
     """
     if resident:
@@ -124,7 +124,9 @@ def _far_rows_block(X_b, x_sq_b, w_b, state, info, centers, pool, resident):
     truncated = pool < len(far)
     top = np.argpartition(-far, pool - 1)[:pool] if truncated else np.arange(len(far))
     weights = np.ones(len(top)) if w_b is None else np.asarray(w_b[top], dtype=np.float64)
-    counts = np.bincount(labels, minlength=centers.shape[0]).astype(np.int64)
+    # Rows of zero weight do not keep a cluster alive: its centre would be their mean, 0 / 0.
+    members = labels if w_b is None else labels[w_b > 0]
+    counts = np.bincount(members, minlength=centers.shape[0]).astype(np.int64)
     return None, (np.ascontiguousarray(X_b[top]), far[top], np.asarray(labels[top]), weights, truncated, counts)
 
 
