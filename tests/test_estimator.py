@@ -457,3 +457,17 @@ def test_transform_is_exactly_zero_on_a_centre():
     np.testing.assert_array_equal(t.diagonal(), np.zeros(7))
     direct = np.sqrt(((X[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1))
     np.testing.assert_allclose(km.transform(X), direct, rtol=1e-7, atol=1e-9)
+
+
+def test_relocation_over_blocks_is_the_relocation_in_memory():
+    """Streamed in blocks of 3 rows, every block offers its farthest rows and their labels."""
+    from kmeanslab.cluster import lloyd
+    from kmeanslab.scale import LocalBlocks
+
+    for seed in range(40):
+        X, start, weights = _forced_empty_case(seed)
+        whole = lloyd(X, start, sample_weight=weights, tol=1e-8)
+        blocks = lloyd(LocalBlocks(X, weights, block_rows=3), start, tol=1e-8)
+        np.testing.assert_array_equal(np.asarray(blocks.labels), whole.labels, err_msg=f"seed {seed}")
+        assert blocks.n_iter == whole.n_iter and blocks.n_relocated == whole.n_relocated > 0, seed
+        np.testing.assert_allclose(blocks.centers, whole.centers, rtol=1e-12, atol=1e-12)
