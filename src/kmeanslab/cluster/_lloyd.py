@@ -188,25 +188,6 @@ def _farthest_distinct(X: np.ndarray, far: np.ndarray, n_empty: int) -> list[int
         pool = min(n, pool * 4)
 
 
-def _relocate_empty(
-    X: np.ndarray,
-    centers: np.ndarray,
-    empty: np.ndarray,
-    min_d2: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-) -> int:
-    """Move each empty cluster's centre onto a far point (:func:`_farthest_distinct`).
-
-    Only the centres move; :func:`_relocate`, which the Lloyd loop calls, also takes each
-    point out of the cluster it leaves. Returns how many centres moved.
-    """
-    far = min_d2 if sample_weight is None else np.where(sample_weight > 0, min_d2, 0.0)
-    chosen = _farthest_distinct(X, far, len(empty))
-    for cluster, idx in zip(empty, chosen):
-        centers[cluster] = X[idx]
-    return len(chosen)
-
-
 def _take_out_of_donors(rows, labels, weights, chosen, empties, sums, wsums, sizes, new_centers) -> None:
     """Each chosen row becomes the only point of its empty cluster and leaves the one it was in.
 
