@@ -3,7 +3,6 @@ means, reassignment, early stopping, partial_fit and validation."""
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numba
@@ -46,7 +45,7 @@ def test_integer_weights_are_repetitions():
     params = dict(n_clusters=10, batch_size=64, max_iter=20, random_state=3, max_no_improvement=None)
     weighted = MiniBatchKMeans(**params).fit(X, sample_weight=w.astype(float))
     plain = MiniBatchKMeans(**params).fit(repeated)
-    assert weighted.n_steps_ == plain.n_steps_ == math.ceil(20 * w.sum() / 64)
+    assert weighted.n_steps_ == plain.n_steps_ == 20 * int(w.sum()) // 64
     np.testing.assert_allclose(weighted.cluster_centers_, plain.cluster_centers_, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(weighted.predict(BLOBS), plain.predict(BLOBS))
 
@@ -116,7 +115,7 @@ def test_reassignment_moves_only_starved_centres():
 
 
 def test_early_stopping_and_full_schedule():
-    n_steps = math.ceil(3 * len(BLOBS) / 100)
+    n_steps = 3 * len(BLOBS) // 100
     full = MiniBatchKMeans(10, batch_size=100, max_iter=3, max_no_improvement=None, random_state=0).fit(BLOBS)
     assert full.n_steps_ == n_steps and full.n_iter_ == 3
     early = MiniBatchKMeans(10, batch_size=100, max_iter=3, max_no_improvement=2, random_state=0).fit(BLOBS)
@@ -196,3 +195,66 @@ def test_dtypes_and_compute_labels():
 def test_validation_messages(params, match):
     with pytest.raises(InputError, match=match):
         MiniBatchKMeans(10, **params).fit(BLOBS)
+
+
+# Two groups of three points (issue 12): a batch of 2 misses a group for an epoch often, which
+# is no reason to move its centre.
+SIX = np.array([[0.0, 0.0], [10.0, 10.0], [12.0, 9.0], [-1.0, 1.0], [2.0, 0.0], [8.0, 10.0]])
+SIX_GROUPS = np.array([0, 1, 1, 0, 0, 1])
+
+
+def _one_centre_per_group(labels: np.ndarray) -> bool:
+    return len(set(labels[SIX_GROUPS == 0])) == 1 and len(set(labels[SIX_GROUPS == 1])) == 1 and labels[0] != labels[1]
+
+
+def test_a_centre_whose_cluster_has_points_is_never_moved():
+    model = MiniBatchKMeans(2, init=SIX[:2], n_init=1, random_state=9, batch_size=2).fit(SIX)
+    np.testing.assert_array_equal(model.labels_, SIX_GROUPS)
+    np.testing.assert_allclose(np.sort(model.cluster_centers_[:, 0]), [1 / 3, 10.0], atol=1.0)
+    wrong = [
+        s
+        for s in range(100)
+        if not _one_centre_per_group(MiniBatchKMeans(2, init=SIX[:2], random_state=s, batch_size=2).fit(SIX).labels_)
+    ]
+    assert wrong == []
+
+
+def test_a_dead_centre_is_found_by_an_exact_pass_and_moved():
+    model = MiniBatchKMeans(2, init=SIX[:2], random_state=0, batch_size=2, max_no_improvement=None)
+    model._start(np.array([[0.0, 0.0], [10.0, 10.0]]))
+    x_sq = _core.row_sq_norms(SIX)
+    model.n_steps_ = 10  # no hit for 10 steps: both quiet, both alive, neither moves
+    assert model._dead_centres(SIX, x_sq, None, quiet_steps=5).tolist() == [False, False]
+    assert model._last_hit.tolist() == [10, 10]  # and neither is suspected again for a while
+    model._centers64[1] = 1e3  # now nobody is nearest to centre 1
+    model.n_steps_ = 12
+    assert model._dead_centres(SIX, x_sq, None, quiet_steps=5) is None  # one pass per 5 steps at most
+    model.n_steps_ = 15
+    assert model._dead_centres(SIX, x_sq, None, quiet_steps=5).tolist() == [False, True]
+
+
+def test_step_budget_and_batch_size_cap():
+    X = np.random.default_rng(42).normal(size=(100, 10))
+    params = dict(n_clusters=8, n_init=1, random_state=42, max_no_improvement=None)
+    one = MiniBatchKMeans(max_iter=1, **params).fit(X)  # batch_size 1024 is capped at n = 100
+    ten = MiniBatchKMeans(max_iter=10, **params).fit(X)
+    assert (one.n_steps_, one.n_iter_) == (1, 1)
+    assert (ten.n_steps_, ten.n_iter_) == (10, 10)
+    assert ten.score(X) > one.score(X)
+    # Whole steps only: 3 epochs of 100 points in batches of 30 are 10 steps, and 4 epochs started.
+    odd = MiniBatchKMeans(batch_size=30, max_iter=3, **params).fit(X)
+    assert (odd.n_steps_, odd.n_iter_) == (10, 3)
+    for max_iter in (1, 2, 7):
+        for batch_size in (7, 30, 99, 100, 1000):
+            model = MiniBatchKMeans(3, batch_size=batch_size, max_iter=max_iter, random_state=0).fit(X[:50])
+            assert 1 <= model.n_iter_ <= max_iter
+
+
+def test_init_size_below_n_clusters_warns_and_seeds_on_three_per_cluster():
+    X = BLOBS[:200]
+    with pytest.warns(RuntimeWarning, match=r"init_size=5 should be larger than n_clusters=10"):
+        model = MiniBatchKMeans(10, init_size=5, n_init=1, random_state=0).fit(X)
+    assert model.cluster_centers_.shape == (10, 8)
+    with pytest.warns(RuntimeWarning, match="init_size"):
+        assert model._seeding_size(1024, 200.0) == 30
+    assert MiniBatchKMeans(10, init_size=500, n_init=1).fit(X)._seeding_size(1024, 200.0) == 200

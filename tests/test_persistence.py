@@ -220,7 +220,9 @@ def test_estimators_are_siblings():
 
 def test_a_file_naming_another_estimator_class(model_file):
     _rewrite(model_file, lambda m: m.update(estimator="MiniBatchKMeans"))
-    with pytest.raises(ModelFileError, match=r"parameter\(s\) \['algorithm', 'empty', 'stop'\] that this kmeanslab's "):
+    with pytest.raises(
+        ModelFileError, match=r"parameter\(s\) \['algorithm', 'copy_x', 'empty', 'stop'\] that this kmeanslab's "
+    ):
         kmeanslab.load(model_file)
 
 

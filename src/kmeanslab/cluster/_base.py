@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import assign, assigned_sq_dists, inertia
@@ -77,14 +77,26 @@ def _nearest_of_rows(block: Any, centers: np.ndarray) -> np.ndarray:
 
 
 def _distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Euclidean distance from each row of a validated X to each centre, in X's dtype."""
+    """Euclidean distance from each row of a validated X to each centre, in X's dtype.
+
+    ``|x|² + |c|² - 2 x·c`` by matrix product; where that cancels (x close to c, relative to
+    their norms) it keeps little but rounding error, so those entries are recomputed as
+    ``|x - c|²``: a point on a centre is at distance 0 exactly.
+    """
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     c_sq = np.einsum("ij,ij->i", centers, centers)
+    cancels = np.sqrt(np.finfo(X.dtype).eps)
     out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
     rows = max(1, _TRANSFORM_CHUNK_BYTES // max(1, X.shape[1] * X.itemsize))
     for a, b in iter_row_chunks(X.shape[0], rows):
         part = X[a:b]
-        d2 = np.einsum("ij,ij->i", part, part)[:, None] + c_sq[None, :] - 2.0 * (part @ centers.T)
+        x_sq = np.einsum("ij,ij->i", part, part)
+        d2 = x_sq[:, None] + c_sq[None, :] - 2.0 * (part @ centers.T)
+        close = d2 <= cancels * (x_sq[:, None] + c_sq[None, :])
+        for j in np.flatnonzero(close.any(axis=0)):
+            near = np.flatnonzero(close[:, j])
+            diff = part[near] - centers[j]
+            d2[near, j] = np.einsum("ij,ij->i", diff, diff)
         np.sqrt(np.maximum(d2, 0.0), out=out[a:b])
     return out
 
@@ -96,8 +108,13 @@ def _distances_of_rows(block: Any, centers: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the base
 
 
-class _BaseKMeans(TransformerMixin, ClusterMixin, BaseEstimator, metaclass=ABCMeta):
-    """Parameter checks, predict/transform/score/loss, and ``save`` for the k-means estimators."""
+class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator, metaclass=ABCMeta):
+    """Parameter checks, predict/transform/score/loss, and ``save`` for the k-means estimators.
+
+    ``get_feature_names_out`` names the columns of ``transform`` after the class, as
+    scikit-learn: ``kmeans0``, ``kmeans1``, ... (``minibatchkmeans0``, ...); with it,
+    ``set_output(transform="pandas")`` and ``config_context(transform_output="pandas")`` work.
+    """
 
     #: The class's own parameters and their checks (n_clusters, init and n_init are the base's).
     _parameter_constraints: dict[str, Callable[[Any, str], Any]] = {}
@@ -126,10 +143,13 @@ class _BaseKMeans(TransformerMixin, ClusterMixin, BaseEstimator, metaclass=ABCMe
             init = check_choice(self.init, "init", INIT_METHODS)
         elif hasattr(self.init, "__array__") or isinstance(self.init, (list, tuple)):
             init = check_init_array(self.init, k, n_features, dtype)
+        elif callable(self.init):
+            init = self.init  # called at each seeding; its centres are checked then (_seeding)
         else:
             raise InputError(
                 f"init={self.init!r} is not valid; expected one of "
-                f"{', '.join(repr(m) for m in INIT_METHODS)} or an array of shape ({k}, {n_features})"
+                f"{', '.join(repr(m) for m in INIT_METHODS)}, an array of shape ({k}, {n_features}) "
+                f"or a callable (X, n_clusters, random_state) -> centres"
             )
         explicit = isinstance(init, np.ndarray)
         if isinstance(self.n_init, str) and self.n_init == "auto":
@@ -138,7 +158,9 @@ class _BaseKMeans(TransformerMixin, ClusterMixin, BaseEstimator, metaclass=ABCMe
             n_init = check_int(self.n_init, "n_init", min_value=1)
             if explicit and n_init != 1:
                 warnings.warn(
-                    f"n_init={n_init} has no effect with an explicit init array; running once",
+                    f"Explicit initial center position passed: performing only one init in "
+                    f"{type(self).__name__} instead of n_init={n_init} (n_init={n_init} has no effect with "
+                    f"an explicit init array)",
                     RuntimeWarning,
                     stacklevel=3,
                 )
@@ -218,6 +240,11 @@ class _BaseKMeans(TransformerMixin, ClusterMixin, BaseEstimator, metaclass=ABCMe
             return inertia(X, centers, labels, weights) / total_weight
         dist = np.sqrt(assigned_sq_dists(X, centers, labels))
         return float((dist.sum() if weights is None else np.dot(weights, dist)) / total_weight)
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of ``transform``: one per centre (read by ``get_feature_names_out``)."""
+        return self.cluster_centers_.shape[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,7 +14,7 @@ from .._assigners import ALGORITHMS
 from .._core import canonical_keys
 from ..scale import BlockSource, block_source
 from ..validation import as_generator
-from ._base import _BaseKMeans, integer, number, one_of
+from ._base import _BaseKMeans, boolean, integer, number, one_of
 from ._lloyd import EMPTY_POLICIES, STOP_RULES, LloydResult, lloyd
 from ._seeding import initial_centers, mean_feature_variance_of
 
@@ -31,11 +31,12 @@ def _why_fewer_clusters(source: BlockSource, k: int) -> str:
         return "X has fewer distinct points than clusters or some centres attract no point"
     n_points = len(np.unique(canonical_keys(source.X), axis=0))
     if n_points < k:
+        # scikit-learn's wording first, then what kmeanslab knows for sure.
         return (
-            f"X has {n_points} distinct point(s), fewer than n_clusters={k}; "
-            f"expected at least n_clusters distinct points, or choose a smaller n_clusters"
+            f". Possibly due to duplicate points in X: X has {n_points} distinct point(s), fewer than "
+            f"n_clusters={k}; expected at least n_clusters distinct points, or choose a smaller n_clusters"
         )
-    return "some centres attract no point; try another init or random_state"
+    return ": some centres attract no point; try another init or random_state"
 
 
 class KMeans(_BaseKMeans):
@@ -45,15 +46,18 @@ class KMeans(_BaseKMeans):
     ----------
     n_clusters : int, default=8
         The number of clusters.
-    init : {"k-means++", "random", "gaussian", "uniform"} or array of shape (n_clusters, n_features), \
-default="k-means++"
+    init : {"k-means++", "random", "gaussian", "uniform"}, array of shape (n_clusters, n_features) \
+or callable, default="k-means++"
         How the first centres are chosen: greedy k-means++ (``2 + ln k`` local trials),
         ``n_clusters`` distinct data points, draws from a normal with the data's per-feature
         mean and standard deviation, draws uniform in the data's bounding box, or given.
         Data beyond memory is seeded by k-means‖ for "k-means++" (see :mod:`kmeanslab.scale`).
+        A callable is called as ``init(X, n_clusters, random_state)`` (X in memory, as given;
+        ``random_state`` a ``numpy.random.RandomState`` seeded from ``random_state``) and must
+        return finite centres of shape (n_clusters, n_features).
     n_init : "auto" or int, default="auto"
         Runs from different initialisations; the one with the lowest inertia is kept.
-        ``"auto"`` is 1 for k-means++ and an explicit array, 10 otherwise.
+        ``"auto"`` is 1 for k-means++ and an explicit array, 10 otherwise (a callable too).
     max_iter : int, default=300
         The most Lloyd iterations in one run.
     tol : float, default=1e-4
@@ -66,15 +70,20 @@ default="k-means++"
     empty : {"relocate", "zeros", "keep"}, default="relocate"
         The centre of a cluster that lost all its points is moved to the point farthest from
         its own centre (the next empty one to the next farthest, never two to the same point),
-        set to zeros, or kept where it was.
+        and that point leaves its cluster, as in scikit-learn; or set to zeros; or kept where
+        it was.
     algorithm : {"auto", "lloyd", "hamerly", "elkan", "yinyang"}, default="auto"
         How the assignments are computed. All give plain Lloyd's result; the pruning ones skip
         distance computations that bounds prove unnecessary. ``"auto"`` picks by n, k and d.
-        Data beyond memory always runs the full Lloyd pass.
+        Data beyond memory always runs the full Lloyd pass. ``"elkan"`` with one cluster has
+        nothing to prune: it runs ``"lloyd"``, with a RuntimeWarning (as scikit-learn).
     random_state : int, numpy Generator or RandomState, default=None
         Seeds the initialisation. The same value gives bit-identical results.
     verbose : bool, default=False
         Print the loss at every iteration.
+    copy_x : bool, default=True
+        Accepted for scikit-learn compatibility and ignored: scikit-learn centres X in place
+        unless ``copy_x=True``; kmeanslab never modifies X, so there is nothing to copy.
 
     Attributes
     ----------
@@ -113,6 +122,7 @@ default="k-means++"
         "stop": one_of(STOP_RULES),
         "empty": one_of(EMPTY_POLICIES),
         "algorithm": one_of(ALGORITHMS),
+        "copy_x": boolean,
     }
 
     def __init__(
@@ -128,6 +138,7 @@ default="k-means++"
         algorithm: str = "auto",
         random_state: Any = None,
         verbose: bool = False,
+        copy_x: bool = True,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -139,6 +150,7 @@ default="k-means++"
         self.algorithm = algorithm
         self.random_state = random_state
         self.verbose = verbose
+        self.copy_x = copy_x
 
     def fit(
         self,
@@ -172,6 +184,14 @@ default="k-means++"
         try:
             validate_data(self, X, skip_check_array=True, reset=True)
             self._validate_params(source.n, source.d, source.dtype)
+            if self._algorithm == "elkan" and self._n_clusters == 1:
+                warnings.warn(
+                    "algorithm='elkan' doesn't make sense for a single cluster: there is no other "
+                    "centre whose distance could be skipped. Using 'lloyd' instead.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self._algorithm = "lloyd"
             rng = as_generator(self.random_state)
             tol = self._tol * mean_feature_variance_of(source) if self._stop == "shift" else self._tol
             best: LloydResult | None = None
@@ -194,7 +214,7 @@ default="k-means++"
             if n_distinct < self._n_clusters:
                 warnings.warn(
                     f"Number of distinct clusters ({n_distinct}) found smaller than "
-                    f"n_clusters ({self._n_clusters}): {_why_fewer_clusters(source, self._n_clusters)}.",
+                    f"n_clusters ({self._n_clusters}){_why_fewer_clusters(source, self._n_clusters)}.",
                     ConvergenceWarning,
                     stacklevel=2,
                 )

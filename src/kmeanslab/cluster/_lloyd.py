@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._assigners import make_assigner
-from .._core import _means, canonical_keys, inertia
+from .._core import _means, inertia
 from ..errors import InputError
 from ..scale import BlockSource, InMemoryBlocks
 from ..validation import check_choice
@@ -111,13 +111,23 @@ def _add_step_stats(a: tuple, b: tuple) -> tuple:
 def _far_rows_block(X_b, x_sq_b, w_b, state, info, centers, pool, resident):
     """The block's ``pool`` rows farthest from their centre (candidates for empty clusters).
 
-    Rows of zero weight count as on their centre: moving a centre there gains nothing.
+    Returns the rows, their squared distances, labels and weights, whether the block had more
+    rows than ``pool``, and the block's count of rows of positive weight per cluster (to tell
+    when relocation takes a cluster's last point). Rows of zero weight count as on their centre: moving a
+    centre there gains nothing.
     """
-    d2 = state.min_sq_dists(centers) if resident else nearest_centres(X_b, x_sq_b, centers)[1]
+    if resident:
+        d2, labels = state.min_sq_dists(centers), state.labels
+    else:
+        labels, d2 = nearest_centres(X_b, x_sq_b, centers)
     far = d2 if w_b is None else np.where(w_b > 0, d2, 0.0)
     truncated = pool < len(far)
     top = np.argpartition(-far, pool - 1)[:pool] if truncated else np.arange(len(far))
-    return None, (np.ascontiguousarray(X_b[top]), far[top], truncated)
+    weights = np.ones(len(top)) if w_b is None else np.asarray(w_b[top], dtype=np.float64)
+    # Rows of zero weight do not keep a cluster alive: its centre would be their mean, 0 / 0.
+    members = labels if w_b is None else labels[w_b > 0]
+    counts = np.bincount(members, minlength=centers.shape[0]).astype(np.int64)
+    return None, (np.ascontiguousarray(X_b[top]), far[top], np.asarray(labels[top]), weights, truncated, counts)
 
 
 def _final_block(X_b, x_sq_b, w_b, state, info, centers, previous, strict, resident):
@@ -148,30 +158,24 @@ def _add_final_stats(a: tuple, b: tuple) -> tuple:
 # --------------------------------------------------------------------------- empty clusters
 
 
-def _relocate_empty(
-    X: np.ndarray,
-    centers: np.ndarray,
-    empty: np.ndarray,
-    min_d2: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-) -> int:
-    """Move each empty cluster's centre onto a far point, farthest first, each point used once.
+def _farthest_distinct(X: np.ndarray, far: np.ndarray, n_empty: int) -> list[int]:
+    """Up to ``n_empty`` rows of X, farthest first, no two equal, none at distance 0.
 
-    "Far" is the squared distance of a point to the centre it was assigned to. Points already
-    on their centre (distance 0) or of zero weight are never used: moving a centre there gains
-    nothing, and with only duplicate points left the empty centre stays where it was. Equal
-    distances are ordered by the points' canonical keys, so the choice does not depend on the
-    order of the rows. Returns how many centres moved.
+    "Far" is the squared distance of a row to the centre it was assigned to. Rows already on
+    their centre (distance 0, or zero weight) are never used: moving a centre there gains
+    nothing, and with only duplicate points left an empty centre stays where it was. Equal
+    distances are ordered by the rows' values, so the choice does not depend on the order
+    of the rows.
     """
     n = X.shape[0]
-    n_empty = len(empty)
-    far = min_d2 if sample_weight is None else np.where(sample_weight > 0, min_d2, 0.0)
     pool = min(n, max(4 * n_empty, n_empty + 16))
     while True:
         candidates = np.argpartition(-far, pool - 1)[:pool] if pool < n else np.arange(n)
         candidates = candidates[far[candidates] > 0.0]
-        keys = canonical_keys(np.ascontiguousarray(X[candidates]))
-        candidates = candidates[np.lexsort((keys[:, 1], keys[:, 0], -far[candidates]))]
+        # Farthest first; equal distances by value, the largest row first (the last sort key is
+        # the primary one): 1-D this is scikit-learn's choice among tied rows in sorted input.
+        columns = X[candidates].T
+        candidates = candidates[np.lexsort((*(-columns[::-1]), -far[candidates]))]
         chosen: list[int] = []
         for idx in candidates:
             if len(chosen) == n_empty:
@@ -180,19 +184,45 @@ def _relocate_empty(
                 chosen.append(int(idx))
         # Duplicates among the candidates can leave us short: widen the pool and look again.
         if len(chosen) == n_empty or pool >= n or len(candidates) < pool:
-            break
+            return chosen
         pool = min(n, pool * 4)
-    for cluster, idx in zip(empty, chosen):
-        centers[cluster] = X[idx]
-    return len(chosen)
 
 
-def _relocate(source: BlockSource, states, centers_x, new_centers, empties) -> int:
-    """``empty="relocate"``: every block offers its farthest rows; :func:`_relocate_empty` picks.
+def _take_out_of_donors(rows, labels, weights, chosen, empties, sums, wsums, sizes, new_centers) -> None:
+    """Each chosen row becomes the only point of its empty cluster and leaves the one it was in.
+
+    As scikit-learn's Lloyd (``_relocate_empty_clusters_dense``): the row's weighted value
+    and weight move from its cluster's sums to the empty cluster's, so its former cluster's
+    centre is the mean of the points it keeps. A cluster that gives away its last point is
+    empty in turn; like scikit-learn, its centre goes to the centre of the heaviest cluster.
+    """
+    sums, wsums, sizes = sums.copy(), wsums.copy(), sizes.copy()
+    donors = []
+    for cluster, idx in zip(empties, chosen):
+        donor, w = int(labels[idx]), float(weights[idx])
+        sums[donor] -= w * rows[idx]
+        wsums[donor] -= w
+        sizes[donor] -= 1
+        sums[cluster] = w * rows[idx]
+        wsums[cluster] = w
+        sizes[cluster] = 1
+        donors.append(donor)
+        new_centers[cluster] = rows[idx]
+    heaviest = int(np.argmax(np.where(sizes > 0, wsums, -np.inf)))
+    for donor in sorted(set(donors)):
+        if sizes[donor] > 0:
+            new_centers[donor] = sums[donor] / wsums[donor]
+    for donor in sorted(set(donors)):
+        if sizes[donor] <= 0:
+            new_centers[donor] = new_centers[heaviest]
+
+
+def _relocate(source: BlockSource, states, centers_x, new_centers, empties, sums, wsums) -> int:
+    """``empty="relocate"``: every block offers its farthest rows; :func:`_farthest_distinct` picks.
 
     The union of the blocks' farthest rows holds the global farthest ones, so the choice is
     the one a single pass over all of X would make. The pool widens when duplicates leave it
-    short.
+    short. The chosen rows leave their clusters (:func:`_take_out_of_donors`).
     """
     pool = max(4 * len(empties), len(empties) + 16)
     while True:
@@ -200,27 +230,30 @@ def _relocate(source: BlockSource, states, centers_x, new_centers, empties) -> i
         parts = source.gather(parts)
         rows = np.ascontiguousarray(np.concatenate([p[0] for p in parts]))
         far = np.concatenate([p[1] for p in parts])
-        trial = new_centers.copy()
-        moved = _relocate_empty(rows, trial, empties, far)
-        if moved == len(empties) or not any(p[2] for p in parts):
+        chosen = _farthest_distinct(rows, far, len(empties))
+        if len(chosen) == len(empties) or not any(p[4] for p in parts):
             break
         pool *= 4
-    new_centers[:] = trial
-    return moved
+    labels = np.concatenate([p[2] for p in parts])
+    weights = np.concatenate([p[3] for p in parts])
+    sizes = np.sum([p[5] for p in parts], axis=0)
+    _take_out_of_donors(rows, labels, weights, chosen, empties[: len(chosen)], sums, wsums, sizes, new_centers)
+    return len(chosen)
 
 
-def _set_to_zeros(source, states, centers_x, new_centers, empties) -> int:
+def _set_to_zeros(source, states, centers_x, new_centers, empties, sums, wsums) -> int:
     """``empty="zeros"``: an empty cluster's centre becomes the origin (the course's rule)."""
     new_centers[empties] = 0.0
     return 0
 
 
-def _keep_in_place(source, states, centers_x, new_centers, empties) -> int:
+def _keep_in_place(source, states, centers_x, new_centers, empties, sums, wsums) -> int:
     """``empty="keep"``: an empty cluster's centre stays where it was."""
     return 0
 
 
-#: Each ``empty=`` name and its handler ``(source, states, centers, new_centers, empties) -> moved``.
+#: Each ``empty=`` name and its handler ``(source, states, centers, new_centers, empties, sums, wsums)
+#: -> moved``, which sets the empty clusters' centres (and any it changes) in ``new_centers``.
 EMPTY_CLUSTER_HANDLERS: dict[str, Callable[..., int]] = {
     "relocate": _relocate,
     "zeros": _set_to_zeros,
@@ -329,7 +362,7 @@ def lloyd(
             losses.append(loss)
             new_centers = _means(sums, wsums, centers)
             empties = np.flatnonzero(wsums <= 0)
-            moved = handle_empty(source, states, centers_x, new_centers, empties) if len(empties) else 0
+            moved = handle_empty(source, states, centers_x, new_centers, empties, sums, wsums) if len(empties) else 0
             _check_finite(new_centers, n_iter)
             n_relocated += moved
             shift = float(np.sum((new_centers - centers) ** 2))

@@ -17,6 +17,7 @@ weight w is drawn exactly as w copies of it would be: weights are repetitions.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -90,22 +91,26 @@ def _batch_update(centers, counts, batch, weights, x_sq, centers_x):
     return d2, hit
 
 
-def _reassign(centers, counts, batch, d2, weights, rng, ratio, periodic, stale=None) -> np.ndarray:
+def _reassign(centers, counts, batch, d2, weights, rng, ratio, periodic, dead=None) -> np.ndarray:
     """Move starved centres onto batch points drawn in proportion to their squared distance.
 
-    A centre that has never attracted weight, or that ``stale`` marks (no point for a whole
-    epoch: its cluster is empty), is moved at every step; with ``periodic``, also every centre
-    whose count is below ``ratio`` times the largest. A moved centre gets the smallest count
-    of those that stay, so it neither freezes nor dominates. At most half a batch of centres
-    moves at once. Returns the indices of the centres moved.
+    Which centres are starved is scikit-learn's rule: a centre that has never attracted
+    weight is moved at every step; with ``periodic``, also every centre whose count (the
+    weight it has absorbed) is below ``ratio`` times the largest. A centre whose cluster still
+    gets points keeps a count of the order of the others', so it is never moved: not hitting
+    a centre for a while is no evidence that its cluster is empty (on small data an epoch of
+    draws misses a cluster often). ``dead`` marks centres whose cluster an exact pass found
+    empty (see ``MiniBatchKMeans._dead_centres``); they move too. A moved centre gets the
+    smallest count of those that stay, so it neither freezes nor dominates. At most half a
+    batch of centres moves at once. Returns the indices of the centres moved.
     """
     none = np.empty(0, dtype=np.intp)
     top = counts.max()
     if top <= 0.0:
         return none
     starved = counts <= 0.0
-    if stale is not None:
-        starved |= stale
+    if dead is not None:
+        starved |= dead
     if periodic and ratio > 0.0:
         starved |= counts < ratio * top
     if not starved.any():
@@ -131,14 +136,15 @@ class MiniBatchKMeans(_BaseKMeans):
     Parameters
     ----------
     n_clusters : int, default=8
-    init : {"k-means++", "random", "gaussian", "uniform"} or array of shape (n_clusters, n_features), \
-default="k-means++"
+    init : {"k-means++", "random", "gaussian", "uniform"}, array of shape (n_clusters, n_features) \
+or callable, default="k-means++"
         Seeding, run on a sample of ``init_size`` points drawn by weight (see
-        :class:`kmeanslab.KMeans` for the methods).
+        :class:`kmeanslab.KMeans` for the methods; a callable gets the sample as X).
     max_iter : int, default=100
-        The most epochs: a run takes at most ``ceil(max_iter * n / batch_size)`` steps.
+        The most epochs: a run takes at most ``floor(max_iter * n / batch_size)`` steps (at
+        least one), so ``n_iter_ <= max_iter``.
     batch_size : int, default=1024
-        Points per step, drawn with replacement in proportion to sample weight.
+        Points per step, drawn with replacement in proportion to sample weight; at most n.
     verbose : int, default=0
         Print the batch loss every step.
     compute_labels : bool, default=True
@@ -153,14 +159,17 @@ default="k-means++"
         disables this rule.
     init_size : int, optional
         Points drawn for seeding (and, with ``n_init > 1``, for comparing seedings). Default:
-        ``3 * batch_size``, at least ``3 * n_clusters``, at most ``max(n_clusters, n)``.
+        ``3 * batch_size``, at least ``3 * n_clusters``, at most ``max(n_clusters, n)``. An
+        ``init_size`` below ``n_clusters`` is replaced by ``3 * n_clusters`` (RuntimeWarning).
     n_init : "auto" or int, default="auto"
         Seedings tried; the best on a held-out sample is kept. "auto": 1 for k-means++ or an
         array, 3 otherwise.
     reassignment_ratio : float, default=0.01
         Centres whose count falls below this fraction of the largest count are moved onto
         far points (checked every ``10 + smallest count`` steps). Centres that never attract
-        anything are moved at every step.
+        anything are moved at every step, and so is a centre no batch has hit for two epochs
+        once an exact pass over X finds its cluster empty; a centre whose cluster has points
+        is never moved for want of hits.
 
     Attributes
     ----------
@@ -174,7 +183,7 @@ default="k-means++"
     n_steps_ : int
         Mini-batch steps taken.
     n_iter_ : int
-        Epochs started (``ceil(n_steps_ * batch_size / n)``).
+        Epochs started (``ceil(n_steps_ * batch_size / n)``), at most ``max_iter``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -231,13 +240,31 @@ default="k-means++"
 
     # ------------------------------------------------------------------ fitting
 
-    def _seed(self, X, x_sq, sampler, rng) -> np.ndarray:
-        """Initial centres from samples drawn by weight; with n_init > 1 the best on a held-out sample."""
+    def _seeding_size(self, batch_size: int, n_effective: float) -> int:
+        """Points drawn for seeding: ``init_size``, or ``3 * batch_size`` and at least ``3 * n_clusters``.
+
+        Never more than the data hold, never fewer than ``n_clusters``: an ``init_size`` below
+        ``n_clusters`` is replaced by ``3 * n_clusters``, with a RuntimeWarning (as scikit-learn).
+        """
+        k = self._n_clusters
+        size = self._init_size
+        if size is None:
+            size = max(3 * batch_size, 3 * k)
+        elif size < k:
+            warnings.warn(
+                f"init_size={size} should be larger than n_clusters={k}: seeding needs at least "
+                f"n_clusters points; setting it to min(3*n_clusters, n_samples)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            size = 3 * k
+        return int(min(size, max(k, math.ceil(n_effective))))
+
+    def _seed(self, X, x_sq, sampler, rng, size: int) -> np.ndarray:
+        """Initial centres from ``size`` samples drawn by weight; with n_init > 1 the best on a held-out sample."""
         k = self._n_clusters
         if isinstance(self._init, np.ndarray):
             return self._init.astype(np.float64)
-        size = self._init_size or max(3 * self._batch_size, 3 * k)
-        size = int(min(size, max(k, math.ceil(sampler.n_effective))))
         held_out = sampler.draw(rng, size) if self._n_init > 1 else None
         best, best_cost = None, math.inf
         for _ in range(self._n_init):
@@ -253,15 +280,14 @@ default="k-means++"
                 best, best_cost = start, cost
         return best
 
-    def _step(self, batch, weights, x_sq, rng, stale_after: int | None = None) -> tuple[float, float]:
+    def _step(self, batch, weights, x_sq, rng, dead=None) -> tuple[float, float]:
         centers = self._centers64
         before = centers.copy()
         d2, hit = _batch_update(centers, self.counts_, batch, weights, x_sq, centers.astype(batch.dtype))
         loss = float(d2.mean() if weights is None else np.dot(weights, d2) / max(weights.sum(), 1e-300))
         self._last_hit[hit] = self.n_steps_
-        stale = None if stale_after is None else (self.n_steps_ - self._last_hit) >= stale_after
         moved = _reassign(
-            centers, self.counts_, batch, d2, weights, rng, self._reassignment_ratio, self._reassignment_due(), stale
+            centers, self.counts_, batch, d2, weights, rng, self._reassignment_ratio, self._reassignment_due(), dead
         )
         self._last_hit[moved] = self.n_steps_
         self.n_steps_ += 1
@@ -271,19 +297,21 @@ default="k-means++"
         self._centers64 = centers
         self.counts_ = np.zeros(centers.shape[0])
         self._last_hit = np.zeros(centers.shape[0], dtype=np.int64)
+        self._last_check = 0
         self.n_steps_ = 0
 
     def _resume(self) -> None:
         """The private state of the steps, rebuilt from the public one (a model read by ``load``).
 
         The centres continue from ``cluster_centers_`` (in float64: a float32 model continues
-        from its rounded centres) and the counts from ``counts_``; staleness starts afresh.
+        from its rounded centres) and the counts from ``counts_``.
         """
         self._reassignment_ratio = number(0.0)(self.reassignment_ratio, "reassignment_ratio")
         self._rng = as_generator(self.random_state)
         self._centers64 = np.array(self.cluster_centers_, dtype=np.float64)
         self.counts_ = np.array(self.counts_, dtype=np.float64)
         self._last_hit = np.full(self._centers64.shape[0], self.n_steps_, dtype=np.int64)
+        self._last_check = self.n_steps_
 
     @staticmethod
     def _serial(effort: float) -> bool:
@@ -298,6 +326,28 @@ default="k-means++"
         depend on it.
         """
         return effort < SERIAL_BATCH_WORK
+
+    def _dead_centres(self, X, x_sq, weights, quiet_steps: int) -> np.ndarray | None:
+        """Centres no batch has hit for ``quiet_steps`` steps whose cluster is empty, or None.
+
+        Missing a centre for a while proves nothing (a cluster of m of n points is missed by an
+        epoch of draws with probability about exp(-m)), so a quiet centre is only a suspect:
+        one exact assignment pass over X says whether its cluster still has points. A live
+        suspect is left alone and not suspected again for another ``quiet_steps`` steps, and
+        there is at most one pass every ``quiet_steps`` steps: the passes cost at most one
+        epoch of work per ``quiet_steps`` steps, and only while some centre is quiet.
+        """
+        if self.n_steps_ - self._last_check < quiet_steps:
+            return None
+        suspects = (self.n_steps_ - self._last_hit) >= quiet_steps
+        if not suspects.any():
+            return None
+        self._last_check = self.n_steps_
+        labels, _ = assign(X, self._centers64.astype(X.dtype), x_sq)
+        members = np.bincount(labels if weights is None else labels[weights > 0], minlength=len(suspects))
+        dead = suspects & (members == 0)
+        self._last_hit[suspects & ~dead] = self.n_steps_
+        return dead
 
     def _reassignment_due(self) -> bool:
         return (self.n_steps_ + 1) % (10 + int(min(self.counts_.min(), 1e9))) == 0
@@ -322,23 +372,27 @@ default="k-means++"
         rng = as_generator(self.random_state)
         sampler = _Sampler(X, weights)
         n_eff = sampler.n_effective
-        batch_size = self._batch_size
+        # A batch is at most the data (as scikit-learn; n counted as the weights count it, so
+        # weights stay repetitions): a bigger one would only repeat draws, and an epoch would
+        # be less than one step.
+        batch_size = max(1, min(self._batch_size, math.floor(n_eff)))
         x_sq = row_sq_norms(X)
         tol = self._tol * mean_feature_variance(X, weights) if self._tol > 0 else 0.0
-        n_steps = max(1, math.ceil(self._max_iter * n_eff / batch_size))
+        # Whole steps within max_iter epochs (rounded down, as scikit-learn): n_iter_ <= max_iter.
+        n_steps = max(1, math.floor(self._max_iter * n_eff / batch_size))
         stopper = _EarlyStop(min(1.0, 2.0 * batch_size / (n_eff + 1.0)), self._max_no_improvement, tol)
-        # A centre no batch has hit for an epoch has an empty cluster (a cluster holding a
-        # fraction p of the data is missed by an epoch of draws with probability ~exp(-p·n)).
-        epoch = max(1, math.ceil(n_eff / batch_size))
         k, d = self._n_clusters, X.shape[1]
+        # A centre no batch has hit for two epochs is checked exactly (see _dead_centres).
+        quiet_steps = 2 * max(1, math.ceil(n_eff / batch_size))
         with compute_context():
-            seed_rows = self._init_size or max(3 * batch_size, 3 * k)
+            seed_rows = self._seeding_size(batch_size, n_eff)
             with _one_thread(self._serial(seed_rows * k * d)):
-                self._start(self._seed(X, x_sq, sampler, rng))
+                self._start(self._seed(X, x_sq, sampler, rng, seed_rows))
             for step in range(n_steps):
+                dead = self._dead_centres(X, x_sq, weights, quiet_steps)  # a pass over X: all threads
                 with _one_thread(self._serial(batch_size * k * d)):
                     rows = sampler.draw(rng, batch_size)
-                    loss, shift = self._step(X[rows], None, x_sq[rows], rng, stale_after=epoch)
+                    loss, shift = self._step(X[rows], None, x_sq[rows], rng, dead)
                 if self.verbose:
                     print(f"step {step + 1:6d}/{n_steps}  batch loss {loss:.6g}  smoothed {stopper.smoothed}")
                 # The first batch measures the seeding, not a step: it does not count.
@@ -347,7 +401,7 @@ default="k-means++"
                         print(f"stopped early after {step + 1} steps")
                     break
             self.cluster_centers_ = self._centers64.astype(X.dtype)
-            self.n_iter_ = math.ceil(self.n_steps_ * batch_size / n_eff)
+            self.n_iter_ = min(self._max_iter, math.ceil(self.n_steps_ * batch_size / n_eff))
             if self.compute_labels:
                 self.labels_, _ = assign(X, self.cluster_centers_, x_sq)
                 self.inertia_ = inertia(X, self.cluster_centers_, self.labels_, weights)

@@ -29,6 +29,7 @@ from .._core import (
 )
 from ..errors import InputError
 from ..scale import BlockSource
+from ..validation import check_init_array
 from ._lloyd import lloyd, nearest_centres
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "kmeans_parallel",
     "feature_moments_of",
     "initial_centers",
+    "call_init",
 ]
 
 # k-means‖ (Bahmani et al. 2012): oversampling factor l = 2k, five rounds.
@@ -382,10 +384,35 @@ SEEDERS = {
 INIT_METHODS = tuple(SEEDERS)
 
 
+def call_init(init: Any, source: BlockSource, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Centres from a callable ``init(X, n_clusters, random_state)``, checked, as float64.
+
+    As scikit-learn, ``random_state`` is a ``numpy.random.RandomState`` (the API callables
+    written for scikit-learn use), seeded from ``rng``: the same seed gives the same centres.
+    Unlike scikit-learn, X is passed as given, not centred on its mean, so the centres are in
+    X's own coordinates.
+    """
+    if not source.in_memory:
+        raise InputError(
+            f"init={init!r}: a callable init needs X in memory; got a {type(source).__name__}; "
+            f"expected an in-memory array, or pass init='k-means++', 'random' or an array of centres"
+        )
+    random_state = np.random.RandomState(int(rng.integers(2**32)))
+    centers = init(source.X, k, random_state)
+    try:
+        checked = check_init_array(centers, k, source.d, source.dtype)
+    except InputError as error:
+        raise InputError(f"init={init!r} returned centres that are not valid: {error}") from None
+    return checked.astype(np.float64)
+
+
 def initial_centers(source: BlockSource, k: int, init: Any, rng: np.random.Generator) -> np.ndarray:
-    """Initial centres for ``init``: a name in :data:`INIT_METHODS`, or an array (copied as float64)."""
+    """Initial centres for ``init``: a name in :data:`INIT_METHODS`, an array (copied as float64),
+    or a callable (:func:`call_init`)."""
     if isinstance(init, np.ndarray):
         return np.array(init, dtype=np.float64)
+    if callable(init):
+        return call_init(init, source, k, rng)
     if init not in SEEDERS:
         raise InputError(f"init={init!r} is not valid; expected one of {', '.join(map(repr, INIT_METHODS))}")
     return SEEDERS[init](source, k, rng)
