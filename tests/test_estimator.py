@@ -149,7 +149,7 @@ def test_n_init_is_ten_for_random_and_one_for_kmeanspp(monkeypatch):
 def test_validated_parameters_are_kept_on_the_estimator():
     """Declared once per class, checked in one place, kept as ``_<name>`` (as scikit-learn)."""
     km = KMeans(3, init="random", n_init=2, max_iter=7, tol=0, stop="loss", random_state=0).fit(BLOBS)
-    assert set(KMeans._parameter_constraints) == {"max_iter", "tol", "stop", "empty", "algorithm", "copy_x"}
+    assert set(KMeans._parameter_constraints) == {"max_iter", "tol", "stop", "empty", "algorithm", "copy_x", "metric"}
     assert (km._n_clusters, km._init, km._n_init, km._max_iter, km._tol, km._stop) == (3, "random", 2, 7, 0.0, "loss")
     assert isinstance(km._tol, float)
 

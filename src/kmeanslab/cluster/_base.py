@@ -31,6 +31,7 @@ from ..validation import (
     check_sample_weight,
     iter_row_chunks,
 )
+from ._cosine import METRICS, unit_rows
 from ._seeding import INIT_METHODS
 
 __all__ = ["LOSS_KINDS"]
@@ -105,6 +106,12 @@ def _distances_of_rows(block: Any, centers: np.ndarray) -> np.ndarray:
     return _distances(check_data(np.asarray(block), "X"), centers)
 
 
+def _cosine_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """``1 - cos(x, c)`` from each unit row of X to each unit centre, in X's dtype, within [0, 2]."""
+    centers = np.ascontiguousarray(centers, dtype=X.dtype)
+    return np.clip(1.0 - X @ centers.T, 0.0, 2.0).astype(X.dtype, copy=False)
+
+
 # --------------------------------------------------------------------------- the base
 
 
@@ -126,7 +133,12 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
     # ------------------------------------------------------------------ validation
 
+    def _metric_name(self) -> str:
+        """The validated ``metric`` ("euclidean" for an estimator without one)."""
+        return check_choice(getattr(self, "metric", "euclidean"), "metric", METRICS)
+
     def _check_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        """X validated; with ``metric="cosine"``, a copy with unit rows (zero rows refused)."""
         if reset:
             checked = check_data(X, "X")
         else:
@@ -134,7 +146,17 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             checked = check_data(X, "X", n_features=self.n_features_in_, estimator_name=type(self).__name__)
         # Feature-name bookkeeping (and its warnings) exactly as scikit-learn does it.
         validate_data(self, X, skip_check_array=True, reset=reset)
+        if self._metric_name() == "cosine":
+            checked = unit_rows(checked)
         return checked
+
+    def _refuse_cosine_beyond_memory(self) -> None:
+        if self._metric_name() == "cosine":
+            raise InputError(
+                "metric='cosine' needs X in memory (its rows are normalised once, on the way in); "
+                "got a dask or out-of-core X; expected an in-memory array, or metric='euclidean' on rows "
+                "you normalised yourself"
+            )
 
     def _validate_params(self, n_samples: int, n_features: int, dtype: np.dtype) -> None:
         """Check every parameter for data of this shape; keep the values on ``self._<name>``."""
@@ -194,19 +216,26 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         """
         if beyond_memory(X):
             self._check_beyond_memory(X)
+            self._refuse_cosine_beyond_memory()
             return map_row_blocks(X, _nearest_of_rows, np.asarray(self.cluster_centers_), dtype=np.int32)
         X = self._check_X(X, reset=False)
         labels, _ = assign(X, self._centers_for(X))
         return labels
 
     def transform(self, X: Any) -> Any:
-        """Euclidean distance from each row of X to each centre, shape (n_samples, n_clusters)."""
+        """Distance from each row of X to each centre, shape (n_samples, n_clusters).
+
+        Euclidean; with ``metric="cosine"`` the cosine distance ``1 - cos(x, c)``, in [0, 2].
+        """
         if beyond_memory(X):
             self._check_beyond_memory(X)
+            self._refuse_cosine_beyond_memory()
             centers = np.asarray(self.cluster_centers_)
             dtype = work_dtype(X.dtype)
             return map_row_blocks(X, _distances_of_rows, centers, dtype=dtype, n_columns=centers.shape[0])
         X = self._check_X(X, reset=False)
+        if self._metric_name() == "cosine":
+            return _cosine_distances(X, self.cluster_centers_)
         return _distances(X, self.cluster_centers_)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
@@ -222,6 +251,9 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         kind : {"sse", "mse", "mean_dist"}, default="sse"
             Sum of squared distances to the nearest centre (the inertia); their mean; or the
             mean of the (unsquared) distances, reported as J_clust by the MNIST notebooks.
+            With ``metric="cosine"`` the distance is ``1 - cos(x, c)`` and it is not squared:
+            "sse" is ``Σ w (1 - cos)`` (the ``inertia_`` of a cosine fit), and "mse" and
+            "mean_dist" are both its weighted mean.
         sample_weight : array-like of shape (n_samples,), optional
 
         Returns
@@ -233,9 +265,13 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         weights = check_sample_weight(sample_weight, X.shape[0], X=X)
         centers = self._centers_for(X)
         labels, _ = assign(X, centers)
+        total_weight = float(X.shape[0] if weights is None else weights.sum())
+        if self._metric_name() == "cosine":
+            # On unit rows and centres, 1 - cos = |x - c|² / 2.
+            total = 0.5 * inertia(X, centers, labels, weights)
+            return total if kind == "sse" else total / total_weight
         if kind == "sse":
             return inertia(X, centers, labels, weights)
-        total_weight = float(X.shape[0] if weights is None else weights.sum())
         if kind == "mse":
             return inertia(X, centers, labels, weights) / total_weight
         dist = np.sqrt(assigned_sq_dists(X, centers, labels))

@@ -12,9 +12,11 @@ from sklearn.utils.validation import validate_data
 
 from .._assigners import ALGORITHMS
 from .._core import canonical_keys
-from ..scale import BlockSource, block_source
-from ..validation import as_generator
+from ..errors import InputError
+from ..scale import BlockSource, beyond_memory, block_source
+from ..validation import as_generator, check_data
 from ._base import _BaseKMeans, boolean, integer, number, one_of
+from ._cosine import METRICS, renormalise_centres, unit_init, unit_rows
 from ._lloyd import EMPTY_POLICIES, STOP_RULES, LloydResult, lloyd
 from ._seeding import initial_centers, mean_feature_variance_of
 
@@ -84,6 +86,14 @@ or callable, default="k-means++"
     copy_x : bool, default=True
         Accepted for scikit-learn compatibility and ignored: scikit-learn centres X in place
         unless ``copy_x=True``; kmeanslab never modifies X, so there is nothing to copy.
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        ``"cosine"`` is spherical k-means: the rows of X are scaled to unit L2 norm on the way
+        in (a row of zeros has no direction: InputError naming it), the centres are scaled back
+        to unit norm after every update (a cluster whose rows cancel out keeps its centre), and
+        the objective is ``Σ w (1 - cos(x, c))``. Seeding, the pruning algorithms and the
+        Euclidean kernels run unchanged on the unit rows (``|x - c|² = 2 (1 - cos)``), so every
+        algorithm still gives plain (spherical) Lloyd's result. X must be in memory, and
+        ``empty="zeros"`` is refused (a zero centre has no direction).
 
     Attributes
     ----------
@@ -92,11 +102,13 @@ or callable, default="k-means++"
     labels_ : ndarray of shape (n_samples,)
         The index of each training point's centre (a lazy dask array after a Dask fit).
     inertia_ : float
-        Sum of (weighted) squared distances of the training points to their centres.
+        Sum of (weighted) squared distances of the training points to their centres; with
+        ``metric="cosine"``, ``Σ w (1 - cos(x, c))``.
     n_iter_ : int
         Iterations of the kept run.
     loss_history_ : ndarray of shape (n_iter_,)
         The mean squared distance of the assignment made at each iteration; non-increasing.
+        With ``metric="cosine"``, the weighted mean of ``1 - cos(x, c)``.
     converged_ : bool
         Whether the kept run met its stop rule before ``max_iter``.
     algorithm_ : str
@@ -123,6 +135,7 @@ or callable, default="k-means++"
         "empty": one_of(EMPTY_POLICIES),
         "algorithm": one_of(ALGORITHMS),
         "copy_x": boolean,
+        "metric": one_of(METRICS),
     }
 
     def __init__(
@@ -139,6 +152,7 @@ or callable, default="k-means++"
         random_state: Any = None,
         verbose: bool = False,
         copy_x: bool = True,
+        metric: str = "euclidean",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -151,6 +165,7 @@ or callable, default="k-means++"
         self.random_state = random_state
         self.verbose = verbose
         self.copy_x = copy_x
+        self.metric = metric
 
     def fit(
         self,
@@ -180,10 +195,21 @@ or callable, default="k-means++"
         -------
         self
         """
-        source = block_source(X, sample_weight)
+        cosine = self._metric_name() == "cosine"
+        if cosine:
+            if beyond_memory(X) or isinstance(X, BlockSource):
+                self._refuse_cosine_beyond_memory()
+            source = block_source(unit_rows(check_data(X, "X")), sample_weight)
+        else:
+            source = block_source(X, sample_weight)
         try:
             validate_data(self, X, skip_check_array=True, reset=True)
             self._validate_params(source.n, source.d, source.dtype)
+            if cosine and self._empty == "zeros":
+                raise InputError(
+                    "empty='zeros' is not valid with metric='cosine': a zero centre has no direction; "
+                    "expected empty='relocate' or 'keep'"
+                )
             if self._algorithm == "elkan" and self._n_clusters == 1:
                 warnings.warn(
                     "algorithm='elkan' doesn't make sense for a single cluster: there is no other "
@@ -195,17 +221,24 @@ or callable, default="k-means++"
             rng = as_generator(self.random_state)
             tol = self._tol * mean_feature_variance_of(source) if self._stop == "shift" else self._tol
             best: LloydResult | None = None
+            # Cosine runs the Euclidean loop on unit rows, whose losses are 2 (1 - cos): halved on the way out.
+            scale = 0.5 if cosine else 1.0
+            report = on_iteration
+            if cosine and on_iteration is not None:
+                report = lambda it, centers, loss: on_iteration(it, centers, scale * loss)  # noqa: E731
             for _ in range(self._n_init):
+                start = initial_centers(source, self._n_clusters, self._init, rng)
                 result = lloyd(
                     source,
-                    initial_centers(source, self._n_clusters, self._init, rng),
+                    unit_init(start) if cosine else start,
                     max_iter=self._max_iter,
                     tol=tol,
                     stop=self._stop,
                     empty=self._empty,
                     algorithm=self._algorithm,
                     verbose=bool(self.verbose),
-                    on_iteration=on_iteration,
+                    on_iteration=report,
+                    update_hook=renormalise_centres if cosine else None,
                 )
                 if best is None or result.inertia < best.inertia:
                     best = result
@@ -223,9 +256,9 @@ or callable, default="k-means++"
                 source.release()
         self.cluster_centers_ = best.centers
         self.labels_ = best.labels
-        self.inertia_ = best.inertia
+        self.inertia_ = scale * best.inertia
         self.n_iter_ = best.n_iter
-        self.loss_history_ = best.loss_history
+        self.loss_history_ = scale * best.loss_history
         self.converged_ = best.converged
         self.algorithm_ = best.extra.get("algorithm", "lloyd")
         return self

@@ -302,6 +302,7 @@ def lloyd(
     verbose: bool = False,
     log: Callable[[str], None] | None = None,
     on_iteration: Callable[[int, np.ndarray, float], None] | None = None,
+    update_hook: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> LloydResult:
     """Run Lloyd's algorithm from ``init_centers`` until a stop rule holds or ``max_iter``.
 
@@ -330,6 +331,10 @@ def lloyd(
         Report the loss at every iteration through ``log`` (default: print).
     on_iteration : callable, optional
         Called as ``on_iteration(iteration, centers, loss)`` after every iteration.
+    update_hook : callable, optional
+        Called as ``update_hook(new_centers, centers) -> new_centers`` after every centre update
+        (means and empty clusters done), before the stop rules see the shift: spherical k-means
+        passes :func:`kmeanslab.cluster._cosine.renormalise_centres` to keep the centres unit.
 
     Returns
     -------
@@ -363,6 +368,8 @@ def lloyd(
             new_centers = _means(sums, wsums, centers)
             empties = np.flatnonzero(wsums <= 0)
             moved = handle_empty(source, states, centers_x, new_centers, empties, sums, wsums) if len(empties) else 0
+            if update_hook is not None:
+                new_centers = update_hook(new_centers, centers)
             _check_finite(new_centers, n_iter)
             n_relocated += moved
             shift = float(np.sum((new_centers - centers) ** 2))

@@ -26,7 +26,8 @@ from .._assigners import _one_thread, make_assigner
 from .._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
 from ..scale import InMemoryBlocks
 from ..validation import as_generator, check_sample_weight
-from ._base import _BaseKMeans, boolean, integer, number, optional
+from ._base import _BaseKMeans, boolean, integer, number, one_of, optional
+from ._cosine import METRICS, renormalise_centres, unit_init
 from ._seeding import initial_centers
 
 __all__ = ["MiniBatchKMeans"]
@@ -170,6 +171,10 @@ or callable, default="k-means++"
         anything are moved at every step, and so is a centre no batch has hit for two epochs
         once an exact pass over X finds its cluster empty; a centre whose cluster has points
         is never moved for want of hits.
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        ``"cosine"``: online spherical k-means. Rows are scaled to unit L2 norm on the way in
+        (zero rows refused), every step scales the centres it moved back to unit norm, and
+        ``inertia_`` is ``Σ w (1 - cos(x, c))`` (see :class:`kmeanslab.KMeans`).
 
     Attributes
     ----------
@@ -205,6 +210,7 @@ or callable, default="k-means++"
         "init_size": optional(integer(1)),
         "compute_labels": boolean,
         "reassignment_ratio": number(0.0),
+        "metric": one_of(METRICS),
     }
     # As scikit-learn's MiniBatchKMeans: seedings on samples are cheap but noisy.
     _n_init_when_auto = 3
@@ -224,6 +230,7 @@ or callable, default="k-means++"
         init_size: int | None = None,
         n_init: Any = "auto",
         reassignment_ratio: float = 0.01,
+        metric: str = "euclidean",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -237,6 +244,7 @@ or callable, default="k-means++"
         self.init_size = init_size
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
+        self.metric = metric
 
     # ------------------------------------------------------------------ fitting
 
@@ -264,12 +272,12 @@ or callable, default="k-means++"
         """Initial centres from ``size`` samples drawn by weight; with n_init > 1 the best on a held-out sample."""
         k = self._n_clusters
         if isinstance(self._init, np.ndarray):
-            return self._init.astype(np.float64)
+            return self._on_metric(self._init.astype(np.float64))
         held_out = sampler.draw(rng, size) if self._n_init > 1 else None
         best, best_cost = None, math.inf
         for _ in range(self._n_init):
             rows = sampler.draw(rng, size)
-            start = initial_centers(InMemoryBlocks(X[rows], None, x_sq[rows]), k, self._init, rng)
+            start = self._on_metric(initial_centers(InMemoryBlocks(X[rows], None, x_sq[rows]), k, self._init, rng))
             if held_out is None:
                 return start
             _, d2 = assign(X[held_out], start.astype(X.dtype), x_sq[held_out])
@@ -289,9 +297,21 @@ or callable, default="k-means++"
         moved = _reassign(
             centers, self.counts_, batch, d2, weights, rng, self._reassignment_ratio, self._reassignment_due(), dead
         )
+        if self._metric_name() == "cosine":
+            # Spherical: the moved centres back onto the sphere; 1 - cos is half the squared distance.
+            renormalise_centres(centers, before)
+            loss *= 0.5
         self._last_hit[moved] = self.n_steps_
         self.n_steps_ += 1
         return loss, float(np.sum((centers - before) ** 2))
+
+    def _on_metric(self, centers: np.ndarray) -> np.ndarray:
+        """Initial centres as the metric wants them: unit rows for cosine."""
+        return unit_init(centers) if self._metric_name() == "cosine" else centers
+
+    def _exact_inertia(self, X, labels, weights) -> float:
+        total = inertia(X, self.cluster_centers_, labels, weights)
+        return 0.5 * total if self._metric_name() == "cosine" else total
 
     def _start(self, centers: np.ndarray) -> None:
         self._centers64 = centers
@@ -404,7 +424,7 @@ or callable, default="k-means++"
             self.n_iter_ = min(self._max_iter, math.ceil(self.n_steps_ * batch_size / n_eff))
             if self.compute_labels:
                 self.labels_, _ = assign(X, self.cluster_centers_, x_sq)
-                self.inertia_ = inertia(X, self.cluster_centers_, self.labels_, weights)
+                self.inertia_ = self._exact_inertia(X, self.labels_, weights)
         self._rng = rng
         return self
 
@@ -436,9 +456,11 @@ or callable, default="k-means++"
                 self._rng = as_generator(self.random_state)
                 init = self._init
                 self._start(
-                    init.astype(np.float64)
-                    if isinstance(init, np.ndarray)
-                    else initial_centers(InMemoryBlocks(X, weights, x_sq), k, init, self._rng)
+                    self._on_metric(
+                        init.astype(np.float64)
+                        if isinstance(init, np.ndarray)
+                        else initial_centers(InMemoryBlocks(X, weights, x_sq), k, init, self._rng)
+                    )
                 )
             loss, _ = self._step(X, weights, x_sq, self._rng)
             self.cluster_centers_ = self._centers64.astype(X.dtype)
@@ -446,7 +468,7 @@ or callable, default="k-means++"
                 print(f"step {self.n_steps_:6d}  batch loss {loss:.6g}")
             if self.compute_labels:
                 self.labels_, _ = assign(X, self.cluster_centers_, x_sq)
-                self.inertia_ = inertia(X, self.cluster_centers_, self.labels_, weights)
+                self.inertia_ = self._exact_inertia(X, self.labels_, weights)
         return self
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:

@@ -1,0 +1,164 @@
+"""Cosine (spherical) k-means: against a plain NumPy spherical Lloyd, faiss, and by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kmeanslab import KMeans, MiniBatchKMeans
+from kmeanslab.errors import InputError
+
+ALGORITHMS = ("lloyd", "hamerly", "elkan", "yinyang", "auto")
+
+
+def spherical_lloyd(X: np.ndarray, init: np.ndarray, max_iter: int = 300) -> tuple[np.ndarray, np.ndarray, list]:
+    """Plain spherical k-means: normalise, assign by max dot product, mean, renormalise."""
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    C = init / np.linalg.norm(init, axis=1, keepdims=True)
+    labels = None
+    losses = []
+    for _ in range(max_iter):
+        dots = U @ C.T
+        new = np.argmax(dots, axis=1)
+        losses.append(float(np.mean(1.0 - dots[np.arange(len(U)), new])))
+        assert len(np.unique(new)) == C.shape[0], "the reference does not handle empty clusters"
+        C = np.array([U[new == j].mean(axis=0) for j in range(C.shape[0])])
+        C /= np.linalg.norm(C, axis=1, keepdims=True)
+        if labels is not None and np.array_equal(new, labels):
+            break
+        labels = new
+    return labels, C, losses
+
+
+def _blobs_on_sphere(rng, n=600, d=12, k=5, spread=0.6):
+    directions = rng.normal(size=(k, d))
+    X = directions[rng.integers(0, k, n)] + spread * rng.normal(size=(n, d))
+    # Rows of very different lengths: the cosine geometry must not see the length.
+    return X * rng.uniform(0.1, 50.0, size=(n, 1))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_algorithm_is_plain_spherical_lloyd(algorithm, seed):
+    rng = np.random.default_rng(seed)
+    X = _blobs_on_sphere(rng)
+    init = X[rng.choice(len(X), 5, replace=False)]
+    ref_labels, ref_centers, ref_losses = spherical_lloyd(X, init)
+    km = KMeans(5, init=init, n_init=1, metric="cosine", algorithm=algorithm, tol=0.0, max_iter=300).fit(X)
+    np.testing.assert_array_equal(km.labels_, ref_labels)
+    np.testing.assert_allclose(km.cluster_centers_, ref_centers, rtol=0, atol=1e-12)
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    expected_inertia = float(np.sum(1.0 - np.einsum("ij,ij->i", U, ref_centers[ref_labels])))
+    assert km.inertia_ == pytest.approx(expected_inertia, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(km.loss_history_, ref_losses[: len(km.loss_history_)], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0, rtol=0, atol=1e-14)
+
+
+def test_by_hand_two_directions():
+    # Rows along two directions with different lengths: the unit rows are (1,0),(1,0),(0,1),(0,1).
+    X = np.array([[3.0, 0.0], [0.5, 0.0], [0.0, 7.0], [0.0, 0.1]])
+    km = KMeans(2, init=np.array([[2.0, 0.1], [0.1, 2.0]]), metric="cosine").fit(X)
+    assert km.labels_.tolist() == [0, 0, 1, 1]
+    assert km.cluster_centers_.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert km.inertia_ == 0.0
+    # A point at 45 degrees: cos = 1/sqrt(2) to both; ties go to the lowest index.
+    assert km.predict(np.array([[5.0, 5.0]])).tolist() == [0]
+    np.testing.assert_allclose(km.transform(np.array([[5.0, 5.0], [-2.0, 0.0]])), [[1 - 0.5**0.5] * 2, [2.0, 1.0]])
+    assert km.score(np.array([[5.0, 5.0]])) == pytest.approx(-(1 - 0.5**0.5), abs=1e-15)
+
+
+def test_euclidean_kmeans_on_normalised_rows_is_not_spherical():
+    # Three unit rows: Euclidean means of unit rows drift inside the ball; spherical ones do not.
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    km = KMeans(1, init=np.array([[1.0, 1.0]]), metric="cosine").fit(X[:2])
+    np.testing.assert_allclose(km.cluster_centers_, [[0.5**0.5, 0.5**0.5]], atol=1e-15)
+    assert km.inertia_ == pytest.approx(2 * (1 - 0.5**0.5), abs=1e-15)
+    plain = KMeans(1, init=np.array([[1.0, 1.0]])).fit(X[:2])
+    assert plain.cluster_centers_.tolist() == [[0.5, 0.5]]
+
+
+def test_zero_row_is_refused_by_index():
+    X = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    with pytest.raises(InputError, match=r"X row 1 is all zeros \(2 such row"):
+        KMeans(2, metric="cosine").fit(X)
+    km = KMeans(1, metric="cosine").fit(X[[0, 2]])
+    with pytest.raises(InputError, match="row 0 is all zeros"):
+        km.predict(np.zeros((1, 2)))
+    with pytest.raises(InputError, match="row 0 is all zeros"):
+        MiniBatchKMeans(1, metric="cosine").fit(X[[1, 0]])
+
+
+def test_bad_metric_and_zeros_policy():
+    X = np.eye(3)
+    with pytest.raises(InputError, match="metric='manhattan' is not valid"):
+        KMeans(2, metric="manhattan").fit(X)
+    with pytest.raises(InputError, match="empty='zeros' is not valid with metric='cosine'"):
+        KMeans(2, metric="cosine", empty="zeros").fit(X)
+
+
+def test_relocated_empty_cluster_gets_a_unit_centre():
+    # Centre 2 starts where no row is nearest to it: it is relocated to the farthest row.
+    X = np.array([[1.0, 0.05], [1.0, -0.05], [0.05, 1.0], [-0.05, 1.0], [0.7, 0.75]]) * [
+        [3.0],
+        [1.0],
+        [2.0],
+        [5.0],
+        [9.0],
+    ]
+    init = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    km = KMeans(3, init=init, metric="cosine", algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0, atol=1e-15)
+    assert sorted(np.bincount(km.labels_, minlength=3).tolist()) == [1, 2, 2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_seedings_give_unit_centres_and_consistent_predict(dtype, rng):
+    X = _blobs_on_sphere(rng, n=300, d=6, k=3).astype(dtype)
+    for init in ("k-means++", "random", "gaussian", "uniform"):
+        km = KMeans(3, init=init, metric="cosine", random_state=0).fit(X)
+        assert km.cluster_centers_.dtype == dtype
+        np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0, atol=1e-5)
+        np.testing.assert_array_equal(km.predict(X), km.labels_)
+        D = km.transform(X)
+        assert D.shape == (300, 3) and D.min() >= 0.0 and D.max() <= 2.0
+        assert float(D[np.arange(300), km.labels_].sum()) == pytest.approx(km.inertia_, rel=1e-4)
+        assert -km.score(X) == pytest.approx(km.inertia_, rel=1e-5)
+
+
+def test_cosine_ignores_row_length(rng):
+    X = _blobs_on_sphere(rng, n=200, d=5, k=3)
+    a = KMeans(3, metric="cosine", random_state=3).fit(X)
+    b = KMeans(3, metric="cosine", random_state=3).fit(X * rng.uniform(0.01, 100, size=(200, 1)))
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, atol=1e-12)
+
+
+def test_minibatch_cosine(rng):
+    X = _blobs_on_sphere(rng, n=2000, d=8, k=4, spread=0.3)
+    mb = MiniBatchKMeans(4, metric="cosine", batch_size=256, random_state=0).fit(X)
+    np.testing.assert_allclose(np.linalg.norm(mb.cluster_centers_, axis=1), 1.0, atol=1e-12)
+    exact = KMeans(4, metric="cosine", random_state=0, n_init=3).fit(X)
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    inertia = float(np.sum(1.0 - np.max(U @ mb.cluster_centers_.T, axis=1)))
+    assert mb.inertia_ == pytest.approx(inertia, rel=1e-10)
+    assert mb.inertia_ <= 1.05 * exact.inertia_
+    part = MiniBatchKMeans(4, metric="cosine", random_state=0)
+    for batch in np.array_split(X, 8):
+        part.partial_fit(batch)
+    np.testing.assert_allclose(np.linalg.norm(part.cluster_centers_, axis=1), 1.0, atol=1e-12)
+
+
+def test_matches_faiss_spherical():
+    faiss = pytest.importorskip("faiss")
+    rng = np.random.default_rng(7)
+    X = _blobs_on_sphere(rng, n=800, d=16, k=6).astype(np.float32)
+    init = X[rng.choice(len(X), 6, replace=False)]
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    fk = faiss.Kmeans(16, 6, niter=50, spherical=True, seed=1, max_points_per_centroid=10**6)
+    fk.train(
+        np.ascontiguousarray(U), init_centroids=np.ascontiguousarray(init / np.linalg.norm(init, axis=1, keepdims=True))
+    )
+    _, faiss_labels = fk.index.search(np.ascontiguousarray(U), 1)
+    km = KMeans(6, init=init, metric="cosine", algorithm="lloyd", tol=0.0, max_iter=50).fit(X)
+    np.testing.assert_array_equal(km.labels_, faiss_labels.ravel())
+    np.testing.assert_allclose(km.cluster_centers_, fk.centroids, atol=1e-5)
