@@ -162,3 +162,59 @@ def test_matches_faiss_spherical():
     km = KMeans(6, init=init, metric="cosine", algorithm="lloyd", tol=0.0, max_iter=50).fit(X)
     np.testing.assert_array_equal(km.labels_, faiss_labels.ravel())
     np.testing.assert_allclose(km.cluster_centers_, fk.centroids, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- model files and the CLI
+
+
+def test_model_file_records_the_metric_and_predict_uses_it(tmp_path, rng):
+    from kmeanslab import load
+    from kmeanslab.io.model_file import read_model_file, write_model_file
+
+    X = _blobs_on_sphere(rng, n=300, d=5, k=3)
+    km = KMeans(3, metric="cosine", random_state=0).fit(X)
+    km.save(tmp_path / "m.npz")
+    assert read_model_file(tmp_path / "m.npz").metric == "cosine"
+    loaded = load(tmp_path / "m.npz")
+    assert loaded.metric == "cosine"
+    np.testing.assert_array_equal(loaded.predict(X * 7.0), km.labels_)
+    np.testing.assert_array_equal(loaded.transform(X), km.transform(X))
+    # A file written before the metric existed: no "metric" parameter, read as Euclidean.
+    record = read_model_file(tmp_path / "m.npz")
+    params = {k: v for k, v in record.params.items() if k != "metric"}
+    write_model_file(tmp_path / "old.npz", "KMeans", params, record.attributes)
+    assert read_model_file(tmp_path / "old.npz").metric == "euclidean"
+    old = load(tmp_path / "old.npz")
+    assert old.metric == "euclidean"
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    far = np.full((1, 5), 100.0)  # Euclidean and cosine disagree on a long row
+    d2 = ((far[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1)
+    assert old.predict(far).tolist() == [int(np.argmin(d2))]
+    assert loaded.predict(far).tolist() == [int(np.argmax(far @ km.cluster_centers_.T))]
+    assert loaded.predict(U).tolist() == km.labels_.tolist()
+
+
+def test_cli_fit_and_predict_with_cosine(tmp_path, capsys, rng):
+    import json
+
+    from kmeanslab.cli import main
+
+    X = _blobs_on_sphere(rng, n=120, d=3, k=2)
+    data = tmp_path / "d.csv"
+    np.savetxt(data, X, delimiter=",", header="a,b,c", comments="")
+    out = tmp_path / "m"
+    assert main(["fit", str(data), "-k", "2", "--metric", "cosine", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "metric=cosine" in printed and "mean cosine distance" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    km = KMeans(2, metric="cosine", random_state=0).fit(X)
+    assert summary["metric"] == "cosine"
+    assert summary["inertia"] == pytest.approx(km.inertia_, rel=1e-12)
+    assert summary["mean_cosine_distance"] == pytest.approx(km.inertia_ / 120, rel=1e-12)
+    assert main(["predict", str(out / "model.npz"), str(data)]) == 0
+    labels = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",", dtype=int)[:, 1]
+    np.testing.assert_array_equal(labels, km.labels_)
+    assert main(["predict", str(out / "model.npz"), str(data), "--metric", "cosine"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(out / "model.npz"), str(data), "--metric", "euclidean"]) == 2
+    assert "does not match the model" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ..cluster import METRICS
 from ..datasets import load_faithful
 from ..errors import InputError
 from ..io import read_table, select_columns
@@ -174,6 +175,23 @@ def add_scale_argument(parser: argparse.ArgumentParser, *, stored: bool = False)
         help="rescale each feature before clustering: standard (mean 0, std 1), minmax (to [0, 1]) "
         "or none (default: none)"
         + ("; model.npz keeps the rescaling, and predict applies it to new rows" if stored else ""),
+    )
+
+
+# --------------------------------------------------------------------------- the metric
+
+
+def add_metric_argument(
+    parser: argparse.ArgumentParser, *, flag: str = "--metric", default: str | None = "euclidean"
+) -> None:
+    """``--metric euclidean|cosine``: Euclidean k-means, or spherical (cosine) k-means on unit rows."""
+    parser.add_argument(
+        flag,
+        dest="kmeans_metric",
+        choices=METRICS,
+        default=default,
+        help="the k-means distance: euclidean, or cosine (spherical k-means: rows scaled to unit length, "
+        "centres kept on the unit sphere, loss = sum of 1 - cos)" + (f" (default: {default})" if default else ""),
     )
 
 

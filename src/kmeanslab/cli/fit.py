@@ -16,6 +16,7 @@ from ..scale import STREAM_MIN_BYTES, as_dask_array, connect, open_npy
 from ..validation import check_values, iter_row_chunks
 from ._common import (
     add_data_arguments,
+    add_metric_argument,
     add_progress_argument,
     add_scale_argument,
     auto_or_positive_int,
@@ -75,6 +76,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="assignment algorithm (default: auto)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_metric_argument(p)
     add_scale_argument(p, stored=True)
     p.add_argument("--out", metavar="DIR", help="write centers.csv, labels.csv, summary.json, model.npz here")
     add_label_arguments(p)
@@ -129,6 +131,7 @@ def run_fit(args: argparse.Namespace) -> int:
         algorithm=args.algorithm,
         random_state=args.seed,
         verbose=args.verbose,
+        metric=args.kmeans_metric,
     )
     if args.scheduler:
         _fit_on_dask(model, fitted_X, args.scheduler)
@@ -183,7 +186,9 @@ def _load(args: argparse.Namespace):
     ``--scale`` the data are rescaled in memory, so they are read as ``load_data`` reads them.
     """
     path = getattr(args, "data", None)
-    if path and str(path).lower().endswith(".npy") and not args.columns and args.scale == "none":
+    # Cosine normalises the rows in memory: a file is read whole (as load_data reads it).
+    streamable = args.scale == "none" and getattr(args, "kmeans_metric", "euclidean") == "euclidean"
+    if path and str(path).lower().endswith(".npy") and not args.columns and streamable:
         with open_input(path, "a .npy file") as handle:
             header = read_npy_header(handle, os.path.basename(path))
         rows_contiguous = not header.fortran_order or len(header.shape) == 1 or header.shape[1:] == (1,)
@@ -219,6 +224,7 @@ def fit_summary(model, source: str, names: list[str], scaling: Scaling | None = 
     scaling = scaling or Scaling("none")
     sizes = np.bincount(model.labels_, minlength=model.n_clusters).tolist()
     n = int(model.labels_.shape[0])
+    metric = getattr(model, "metric", "euclidean")
     centers = np.asarray(model.cluster_centers_, dtype=float)
     if scaling.kind != "none":
         centers = centers * scaling.divisor + scaling.offset
@@ -231,11 +237,13 @@ def fit_summary(model, source: str, names: list[str], scaling: Scaling | None = 
         "init": model.init if isinstance(model.init, str) else "array",
         "seed": model.random_state,
         "scale": scaling.kind,
+        "metric": metric,
         "algorithm": model.algorithm_,
         "iterations": int(model.n_iter_),
         "converged": bool(model.converged_),
         "inertia": float(model.inertia_),
-        "mean_squared_distance": float(model.inertia_) / n,
+        # With cosine the inertia is the sum of 1 - cos: its mean is the mean cosine distance.
+        "mean_squared_distance" if metric == "euclidean" else "mean_cosine_distance": float(model.inertia_) / n,
         "cluster_sizes": sizes,
         "loss_history": [float(v) for v in model.loss_history_],
         "centers": centers.tolist(),
@@ -250,14 +258,20 @@ def print_summary(summary: dict, *, verbose: bool = False) -> None:
     """
     state = "converged" if summary["converged"] else "stopped at --max-iter"
     scaled = "" if summary.get("scale", "none") == "none" else f", scale={summary['scale']}"
+    cosine = summary.get("metric", "euclidean") == "cosine"
+    metric = ", metric=cosine (spherical k-means on unit rows)" if cosine else ""
     console.print(
         f"kmeanslab fit: {summary['data']} ({summary['n_samples']} x {summary['n_features']}), "
-        f"k={summary['k']}, init={summary['init']}, seed={summary['seed']}{scaled}"
+        f"k={summary['k']}, init={summary['init']}, seed={summary['seed']}{scaled}{metric}"
     )
     if verbose:
         console.print(f"  algorithm              {summary['algorithm']}")
     else:
         console.print(f"  {state} after {summary['iterations']} iterations ({summary['algorithm']})")
-    console.print(f"  inertia                {summary['inertia']:.6g}")
-    console.print(f"  mean squared distance  {summary['mean_squared_distance']:.6g}")
+    if cosine:
+        console.print(f"  inertia (sum 1 - cos)  {summary['inertia']:.6g}")
+        console.print(f"  mean cosine distance   {summary['mean_cosine_distance']:.6g}")
+    else:
+        console.print(f"  inertia                {summary['inertia']:.6g}")
+        console.print(f"  mean squared distance  {summary['mean_squared_distance']:.6g}")
     console.print(f"  cluster sizes          {describe_sizes(summary['cluster_sizes'], 'in summary.json with --out')}")

@@ -13,7 +13,7 @@ from ..cluster import load
 from ..errors import InputError
 from ..io import OutputTarget, resolve_output, write_csv
 from ..io.model_file import read_model_file
-from ._common import add_data_arguments, console, console_err, describe_sizes, load_data
+from ._common import add_data_arguments, add_metric_argument, console, console_err, describe_sizes, load_data
 from ._labels import add_label_arguments, labels_csv, labels_frame, write_labels
 from ._scaling import scaling_from_model
 
@@ -32,6 +32,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     add_data_arguments(p)
     p.add_argument("--out", metavar="FILE", help="write the labels here as CSV (e.g. labels.csv)")
     add_label_arguments(p)
+    add_metric_argument(p, default=None)
     p.set_defaults(handler=run_predict)
 
 
@@ -64,7 +65,14 @@ def run_predict(args: argparse.Namespace) -> int:
     # Everything that can fail on bad input is checked before anything is written.
     target = _check_out(args.out) if args.out is not None else None
     model = load(args.model)
-    scaling = scaling_from_model(read_model_file(args.model).preprocessing, model.n_features_in_, args.model)
+    record = read_model_file(args.model)
+    # The model's metric decides; a --metric that says otherwise is a mistake, not an override.
+    if args.kmeans_metric is not None and args.kmeans_metric != record.metric:
+        raise InputError(
+            f"--metric {args.kmeans_metric} does not match the model {args.model}, fitted with metric "
+            f"{record.metric}; expected --metric {record.metric} or no --metric (predict uses the model's)"
+        )
+    scaling = scaling_from_model(record.preprocessing, model.n_features_in_, args.model)
     X, _, source = load_data(args)
     if X.shape[1] != model.n_features_in_:
         raise InputError(
@@ -82,6 +90,8 @@ def run_predict(args: argparse.Namespace) -> int:
     # When the labels went to stdout, the lines about them go to stderr, out of the data's way.
     report = console_err if target.kind == "descriptor" and target.fd == 1 else console
     scaled = "" if scaling.kind == "none" else f", features {scaling.describe()} as in fitting"
+    if record.metric != "euclidean":
+        scaled += f", metric={record.metric}"
     report.print(
         f"kmeanslab predict: {source} ({X.shape[0]} x {X.shape[1]}) with {args.model} (k={model.n_clusters}{scaled})"
     )

@@ -46,13 +46,14 @@ Contents
     Seeding in memory (greedy k-means++) and over blocks (k-means‖).
 :func:`compute_sq_dists`, :func:`associate_centroids`, :func:`update_centroids`, :func:`rand_init`, :func:`k_means`
     The course assignment's functional API.
-``INIT_METHODS``, ``ALGORITHMS``, ``STOP_RULES``, ``EMPTY_POLICIES``
+``INIT_METHODS``, ``ALGORITHMS``, ``STOP_RULES``, ``EMPTY_POLICIES``, ``METRICS``
     The names of the choices (the CLI and the docs read them); ``SEEDERS``, ``ASSIGNERS``,
     ``STOP_TESTS``, ``EMPTY_CLUSTER_HANDLERS`` and ``ESTIMATORS`` map each name to what
     implements it.
 """
 
 from .._assigners import ALGORITHMS, ASSIGNERS, choose_algorithm
+from ._cosine import METRICS
 from ._functional import associate_centroids, compute_sq_dists, k_means, rand_init, update_centroids
 from ._kmeans import KMeans
 from ._lloyd import EMPTY_CLUSTER_HANDLERS, EMPTY_POLICIES, STOP_RULES, STOP_TESTS, LloydResult, lloyd
@@ -67,6 +68,7 @@ __all__ = [
     "EMPTY_POLICIES",
     "ESTIMATORS",
     "INIT_METHODS",
+    "METRICS",
     "SEEDERS",
     "STOP_RULES",
     "STOP_TESTS",

@@ -14,6 +14,8 @@ Where each kind of data comes from:
   the data home; :func:`load_mnist_pickle` and :func:`load_mnist_json` read the two other formats
   the course notebooks used (``mnist.pkl.gz`` and base64 JSON lines); :func:`load_dataset_file`
   picks the reader by a file's name;
+- documents (:mod:`.debian`): :func:`load_debian_descriptions`, the package descriptions of the
+  machine's apt lists labelled by Debian section (a :class:`TextDataset`);
 - getting MNIST (:mod:`.fetch`): :func:`fetch_mnist` downloads the four files and keeps only
   those with the published MD5; :func:`list_datasets` says what is here and where.
 
@@ -30,12 +32,15 @@ for in ``mnist/`` and then at the top level, each gzipped or not.
 from ._base import Dataset
 from ._paths import DATA_ENV, FETCH_COMMAND, MNIST_FILES, find_mnist_files, get_data_home
 from .course import load_digits, load_faithful
+from .debian import TextDataset, load_debian_descriptions
 from .fetch import MIRROR_ENV, MNIST_MD5, MNIST_MIRRORS, MNIST_SIZES, DatasetStatus, fetch_mnist, list_datasets
 from .generators import make_blobs, train_val_split
 from .mnist import load_dataset_file, load_mnist, load_mnist_json, load_mnist_pickle, read_idx
 
 __all__ = [
     "Dataset",
+    "TextDataset",
+    "load_debian_descriptions",
     "DatasetStatus",
     "load_faithful",
     "make_blobs",

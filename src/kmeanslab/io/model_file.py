@@ -12,6 +12,10 @@ The format (``"kmeanslab-model"``, version 1) is a ZIP archive as ``numpy.savez`
   arrays (the offset and divisor of each feature). A file without it (older files too) reads
   as ``{"scale": "none"}``.
 
+The distance a model uses is its ``metric`` parameter (``"euclidean"`` or ``"cosine"``, see
+:attr:`ModelRecord.metric`); files written before kmeanslab had cosine k-means have none and
+read as ``"euclidean"``, which is what they were fitted with.
+
 Nothing is unpickled, so reading a model file cannot run code. This module knows nothing of
 estimators: :func:`kmeanslab.load` maps the class name to a class.
 
@@ -98,6 +102,11 @@ class ModelRecord:
     attributes: dict
     kmeanslab_version: str
     preprocessing: dict = field(default_factory=lambda: dict(NO_PREPROCESSING))
+
+    @property
+    def metric(self) -> str:
+        """The model's metric: its ``metric`` parameter, ``"euclidean"`` for files older than it."""
+        return str(self.params.get("metric", "euclidean"))
 
 
 # --------------------------------------------------------------------------- writing
