@@ -385,7 +385,23 @@ def test_cli_tokens_normalized(model_dir, tmp_path, capsys):
     text = " ".join([SPORTS[0], COOKING[0], ASTRONOMY[0], "Yes: the (dark) sky; the stars!"])
     path.write_text(text, encoding="utf-8")
     out = tmp_path / "tok"
-    assert main(["text", str(path), "-k", "4", "--normalize", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "text",
+                str(path),
+                "-k",
+                "4",
+                "--normalize",
+                "--metric",
+                "euclidean",
+                "--keep-stopwords",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     stdout = capsys.readouterr().out
     assert "distinct tokens" in stdout and "normalised (cosine)" in stdout
     assert stdout.count("\ncluster ") == 4
@@ -402,3 +418,80 @@ def test_cli_too_many_clusters_exits_2(model_dir, tmp_path, capsys):
     path.write_text("One sentence. Another one.", encoding="utf-8")
     assert main(["text", str(path), "-k", "3", "--level", "sentences", "--out", str(tmp_path / "o")]) == 2
     assert "-k 3 is more than the 2 distinct sentences" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- cosine by default
+
+
+def test_cli_sentences_say_cosine_and_are_spherical_kmeans(model_dir, tmp_path, capsys):
+    path = tmp_path / "topics.txt"
+    path.write_text(TOPIC_TEXT, encoding="utf-8")
+    out = tmp_path / "report"
+    assert main(["text", str(path), "-k", "3", "--level", "sentences", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "metric=cosine (spherical k-means" in stdout.splitlines()[0]
+    results = json.loads((out / "text_clusters.json").read_text())
+    assert results["metric"] == "cosine"
+    sentences = T.split_sentences(TOPIC_TEXT)
+    reference = T.cluster_embeddings(T.embed_sentences(sentences), 3, metric="cosine")
+    assert results["inertia"] == pytest.approx(reference.inertia_, rel=1e-6)
+    assert "metric=cosine" in (out / "text_section.html").read_text()
+
+
+def test_cli_tokens_drop_punctuation_and_stop_words_and_say_so(model_dir, tmp_path, capsys):
+    path = tmp_path / "short.txt"
+    text = " ".join([SPORTS[0], COOKING[0], ASTRONOMY[0], "Yes: the (dark) sky; the stars!"])
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "tok"
+    assert main(["text", str(path), "-k", "3", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "punctuation and stop-word tokens" in stdout and "--keep-stopwords keeps them" in stdout
+    results = json.loads((out / "text_clusters.json").read_text())
+    members = {m["text"] for cl in results["clusters"] for m in cl["members"]}
+    assert not {t for t in members if _is_punctuation(t)}
+    assert "the" not in members and "the" in results["dropped"] and ":" in results["dropped"]
+    assert {"sky", "stars"} <= members
+    assert main(["text", str(path), "-k", "3", "--keep-stopwords", "--out", str(tmp_path / "all")]) == 0
+    kept = json.loads((tmp_path / "all" / "text_clusters.json").read_text())
+    assert kept["dropped"] == [] and kept["n_points"] == results["n_points"] + len(results["dropped"])
+
+
+def test_drop_stop_tokens():
+    vectors = np.arange(12.0).reshape(6, 2)
+    texts, kept, counts, dropped = T.drop_stop_tokens(["the", "sky", ",", "##s", "...", "Of"], vectors, np.arange(6))
+    assert texts == ["sky", "##s"] and dropped == ["the", ",", "...", "Of"]
+    np.testing.assert_array_equal(kept, vectors[[1, 3]])
+    np.testing.assert_array_equal(counts, [1, 3])
+
+
+def test_document_recipe_and_cli(tmp_path, capsys):
+    docs = [
+        "red apple pie with cream",
+        "apple pie recipe",
+        "green apple pie",
+        "rocket launch to orbit",
+        "the orbit of the rocket",
+        "rocket reaches orbit",
+        "the and of",  # only stop words: no TF-IDF term, left out
+    ]
+    model, kept, terms = T.cluster_documents(docs, 2, random_state=0)
+    assert kept.tolist() == [0, 1, 2, 3, 4, 5]
+    assert model.metric == "cosine"
+    np.testing.assert_allclose(np.linalg.norm(model.cluster_centers_, axis=1), 1.0, atol=1e-6)
+    assert sorted(model.labels_[:3].tolist()) == [model.labels_[0]] * 3 and len(set(model.labels_)) == 2
+    by_cluster = {model.labels_[0]: {"apple", "pie"}, model.labels_[3]: {"rocket", "orbit"}}
+    for c, expected in by_cluster.items():
+        assert set(terms[c][:2]) == expected
+    path = tmp_path / "docs.txt"
+    path.write_text("\n".join(docs) + "\n\n", encoding="utf-8")
+    out = tmp_path / "d"
+    assert main(["text", str(path), "--level", "documents", "-k", "2", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "6 documents (TF-IDF)" in stdout and "metric=cosine" in stdout and "top terms:" in stdout
+    assert "left out 1 document(s)" in stdout
+    results = json.loads((out / "text_clusters.json").read_text())
+    assert sorted(tuple(sorted(cl["top_terms"][:2])) for cl in results["clusters"]) == [
+        ("apple", "pie"),
+        ("orbit", "rocket"),
+    ]
+    assert "top terms" in (out / "text_section.html").read_text()

@@ -53,6 +53,11 @@ __all__ = [
     "distinct_texts",
     "cluster_embeddings",
     "cluster_members",
+    "drop_stop_tokens",
+    "split_documents",
+    "tfidf_rows",
+    "cluster_documents",
+    "top_terms",
     "pca_2d",
     "plot_text_map",
 ]
@@ -525,6 +530,7 @@ def cluster_embeddings(
     sample_weight: Any = None,
     random_state: Any = 0,
     n_init: int = 10,
+    metric: str = "euclidean",
 ):
     """Cluster embedding vectors with :class:`kmeanslab.KMeans` (k-means++).
 
@@ -534,15 +540,18 @@ def cluster_embeddings(
     n_clusters : int
         At most the number of distinct vectors.
     normalize : bool, default=False
-        L2-normalise the rows first: k-means then groups by cosine similarity (spherical
-        k-means up to the centres' length), which suits embeddings whose length carries
-        little meaning.
+        L2-normalise the rows first, then run Euclidean k-means: the assignments follow
+        cosine similarity but the centres are plain means, inside the unit ball. For
+        spherical k-means proper, pass ``metric="cosine"`` (what ``kmeanslab text`` does).
     sample_weight : array of shape (n,), optional
         E.g. the counts from :func:`distinct_texts`.
     random_state : int, Generator or None, default=0
     n_init : int, default=10
         Runs from different k-means++ seeds; the lowest inertia is kept. Several are cheap
         at text sizes and make a poor local optimum unlikely.
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        ``"cosine"``: spherical k-means (:class:`kmeanslab.KMeans` with ``metric="cosine"``):
+        unit rows, unit centres, loss ``Σ (1 - cos)``. Zero vectors are refused.
 
     Returns
     -------
@@ -563,9 +572,133 @@ def cluster_embeddings(
             raise InputError(
                 f"n_clusters={n_clusters} is more than the {n_distinct} distinct points; expected at most {n_distinct}"
             )
-    model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
+    model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state, metric=metric)
     with _serial_if_small(X):
         return model.fit(X, sample_weight=sample_weight)
+
+
+def drop_stop_tokens(
+    texts: Sequence[str], vectors: np.ndarray, counts: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """The distinct tokens without punctuation and English stop words, and the dropped ones.
+
+    Punctuation marks and function words ("the", "of", "and") have static embeddings close to
+    each other and far from content words, so a token clustering spends one big cluster on
+    them; a reader wants the content words grouped. A token is dropped when all its characters
+    are punctuation or symbols, or when it is in scikit-learn's English stop-word list
+    (``ENGLISH_STOP_WORDS``). WordPiece continuations (``##s``) are kept.
+
+    Returns
+    -------
+    texts, vectors, counts
+        Those kept, in their order.
+    dropped : list of str
+        The tokens dropped, in their order.
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    def is_stop(token: str) -> bool:
+        punct = all(not ch.isalnum() for ch in token)
+        return punct or token.lower() in ENGLISH_STOP_WORDS
+
+    stop = np.array([is_stop(t) for t in texts], dtype=bool)
+    keep = np.flatnonzero(~stop)
+    kept = [texts[i] for i in keep]
+    dropped = [t for t, s in zip(texts, stop) if s]
+    return kept, np.asarray(vectors)[keep], np.asarray(counts)[keep], dropped
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def split_documents(text: str) -> list[str]:
+    """One document per non-blank line of ``text``, stripped (a corpus file, one document a line)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def tfidf_rows(
+    documents: Sequence[str], *, max_features: int = 5000, stop_words: str | None = "english"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """TF-IDF rows of the documents (scikit-learn's ``TfidfVectorizer``), dense float32.
+
+    Dense for now, so ``max_features`` caps the columns (n x max_features x 4 bytes). The
+    vectoriser's rows are L2-normalised already; documents with no term of the vocabulary
+    have no direction and are left out.
+
+    Returns
+    -------
+    X : ndarray of shape (n_kept, n_terms), float32
+    kept : ndarray of int
+        The index of each row's document.
+    terms : list of str
+        The column of each term.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    documents = list(documents)
+    if not documents:
+        raise InputError("documents is empty; expected at least one document")
+    vectorizer = TfidfVectorizer(max_features=max_features, stop_words=stop_words, dtype=np.float32)
+    try:
+        sparse = vectorizer.fit_transform(documents)
+    except ValueError as exc:  # "empty vocabulary": only stop words
+        raise InputError(f"the documents have no terms to count ({exc}); expected some words") from None
+    kept = np.flatnonzero(sparse.getnnz(axis=1) > 0)
+    return sparse[kept].toarray(), kept, [str(t) for t in vectorizer.get_feature_names_out()]
+
+
+def top_terms(centers: np.ndarray, terms: Sequence[str], n: int = 10) -> list[list[str]]:
+    """The ``n`` terms of largest weight in each centre (ties by term order); zero weights left out."""
+    out = []
+    for center in np.asarray(centers):
+        order = np.argsort(-center, kind="stable")[:n]
+        out.append([terms[j] for j in order if center[j] > 0])
+    return out
+
+
+def cluster_documents(
+    documents: Sequence[str], n_clusters: int, *, max_features: int = 5000, n_terms: int = 10, random_state: Any = 0
+) -> tuple[KMeans, np.ndarray, list[list[str]]]:
+    """The document recipe: TF-IDF, then spherical k-means, then each cluster's top terms.
+
+    Parameters
+    ----------
+    documents : sequence of str
+    n_clusters : int
+    max_features : int, default=5000
+        The most TF-IDF terms (the rows are dense).
+    n_terms : int, default=10
+        Top terms reported per cluster.
+    random_state : int, Generator or None, default=0
+
+    Returns
+    -------
+    model : KMeans
+        Fitted with ``metric="cosine"`` (best of three k-means++ runs) on the TF-IDF rows of
+        the documents kept.
+    kept : ndarray of int
+        The documents clustered (``model.labels_[i]`` is the cluster of ``documents[kept[i]]``);
+        those with no term of the vocabulary are left out.
+    terms : list of list of str
+        The top terms of each cluster's (unit) centre.
+
+    Examples
+    --------
+    >>> docs = ["red apple pie", "apple pie recipe", "green apple pie", "rocket launch orbit",
+    ...         "orbit of the rocket", "rocket to orbit"]
+    >>> model, kept, terms = cluster_documents(docs, 2, random_state=0)
+    >>> sorted(sorted(set(t) & {"apple", "pie", "rocket", "orbit"}) for t in terms)
+    [['apple', 'pie'], ['orbit', 'rocket']]
+    """
+    X, kept, vocabulary = tfidf_rows(documents, max_features=max_features)
+    if isinstance(n_clusters, (int, np.integer)) and not isinstance(n_clusters, bool) and n_clusters > X.shape[0]:
+        raise InputError(
+            f"n_clusters={n_clusters} is more than the {X.shape[0]} documents with terms; expected at most {X.shape[0]}"
+        )
+    model = KMeans(n_clusters=n_clusters, metric="cosine", n_init=3, random_state=random_state)
+    with _serial_if_small(X):
+        model.fit(X)
+    return model, kept, top_terms(model.cluster_centers_, vocabulary, n_terms)
 
 
 # Up to this many values (about 5000 embeddings of 384 numbers) a fit runs on one thread.
