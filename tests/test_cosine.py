@@ -218,3 +218,96 @@ def test_cli_fit_and_predict_with_cosine(tmp_path, capsys, rng):
     capsys.readouterr()
     assert main(["predict", str(out / "model.npz"), str(data), "--metric", "euclidean"]) == 2
     assert "does not match the model" in capsys.readouterr().err
+
+
+def test_unit_rows_are_not_copied_and_others_are(rng):
+    from kmeanslab.cluster._cosine import unit_rows
+
+    X = rng.normal(size=(50, 4))
+    U = unit_rows(X)
+    assert U is not X and not np.shares_memory(U, X)
+    np.testing.assert_allclose(np.linalg.norm(U, axis=1), 1.0, atol=1e-15)
+    assert unit_rows(np.eye(3)) is not None and np.array_equal(unit_rows(np.eye(3)), np.eye(3))
+    E = np.ascontiguousarray(np.eye(4))
+    assert unit_rows(E) is E
+
+
+# --------------------------------------------------------------------------- the Debian corpus
+
+PACKAGES = """Package: alpha
+Version: 1
+Section: games
+Description: a space shooter game
+ with many levels
+ .
+ and a boss
+
+Package: beta
+Section: contrib/games
+Description: puzzle game
+
+Package: gamma
+Section: libs
+Description: shared library for parsing
+
+Package: delta
+Section: libs
+Description: compression library
+
+Package: epsilon
+Description: no section here
+
+Package: zeta
+Section: doc
+Description: manual
+"""
+
+
+def test_parse_packages_and_loader_on_a_small_index(tmp_path):
+    from kmeanslab.datasets import load_debian_descriptions
+    from kmeanslab.datasets.debian import parse_packages
+
+    parsed = parse_packages(PACKAGES)
+    assert parsed["alpha"] == ("games", "a space shooter game with many levels and a boss")
+    assert parsed["beta"] == ("games", "puzzle game")
+    assert "epsilon" not in parsed and len(parsed) == 5
+    path = tmp_path / "x_Packages"
+    path.write_text(PACKAGES, encoding="utf-8")
+    corpus = load_debian_descriptions(tmp_path, min_section_size=2)
+    assert corpus.target_names == ["games", "libs"]
+    assert corpus.texts == [
+        "a space shooter game with many levels and a boss",
+        "puzzle game",
+        "compression library",
+        "shared library for parsing",
+    ]
+    assert corpus.target.tolist() == [0, 0, 1, 1]
+    texts, y = load_debian_descriptions(path, min_section_size=1, n_samples=3, seed=0)
+    assert len(texts) == 3 and set(y.tolist()) <= {0, 1, 2}
+    with pytest.raises(InputError, match="min_section_size=3 keeps no section"):
+        load_debian_descriptions(path, min_section_size=3)
+
+
+def test_loader_without_apt_lists_says_so(tmp_path):
+    from kmeanslab.datasets import load_debian_descriptions
+    from kmeanslab.errors import DatasetNotFoundError
+
+    with pytest.raises(DatasetNotFoundError, match="no Debian package lists"):
+        load_debian_descriptions(tmp_path)
+
+
+def test_nmi_benchmark_on_a_subset():
+    from kmeanslab.datasets.debian import APT_LISTS
+    from kmeanslab.errors import DatasetNotFoundError
+
+    cosine_nmi = pytest.importorskip("benchmarks.cosine_nmi")
+    try:
+        result = cosine_nmi.run(docs=1500, features=300, seeds=2, min_section=2000)
+    except DatasetNotFoundError as exc:
+        pytest.skip(f"no Debian package lists in {APT_LISTS}: {exc}")
+    assert 1400 <= result["documents"] <= 1500 and result["features"] == 300
+    assert result["k"] >= 2
+    for metric in ("cosine", "euclidean"):
+        r = result[metric]
+        assert len(r["nmi"]) == 2 and all(0.0 < v < 1.0 for v in r["nmi"])
+        assert r["nmi_mean"] == pytest.approx(sum(r["nmi"]) / 2)

@@ -23,7 +23,9 @@ METRICS = ("euclidean", "cosine")
 
 
 def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
-    """A copy of the validated array X with every row scaled to unit L2 norm, in X's dtype.
+    """The validated array X with every row scaled to unit L2 norm, in X's dtype.
+
+    A copy, unless every row is of unit norm already (to 4 ulps): then X itself.
 
     A row of zeros has no direction, so no cosine: it is refused (InputError naming the first
     such row and how many there are) rather than given an arbitrary one.
@@ -38,6 +40,10 @@ def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
         )
     if not np.all(np.isfinite(norms)):
         raise InputError(f"{name} has rows whose norm overflows float64; expected finite row norms for metric='cosine'")
+    # Rows already of unit norm to rounding (TF-IDF rows, sentence embeddings) are used as they
+    # are: dividing by 1 ± a few ulps would only cost a copy of X (the memory of a big corpus).
+    if np.all(np.abs(norms - 1.0) <= 4.0 * np.finfo(X.dtype).eps):
+        return X
     return np.ascontiguousarray(X / norms[:, None].astype(X.dtype, copy=False), dtype=X.dtype)
 
 
