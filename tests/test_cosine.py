@@ -311,3 +311,14 @@ def test_nmi_benchmark_on_a_subset():
         r = result[metric]
         assert len(r["nmi"]) == 2 and all(0.0 < v < 1.0 for v in r["nmi"])
         assert r["nmi_mean"] == pytest.approx(sum(r["nmi"]) / 2)
+
+
+def test_integer_weights_are_repetitions(rng):
+    X = _blobs_on_sphere(rng, n=120, d=4, k=3)
+    w = rng.integers(1, 4, size=120)
+    init = X[[0, 50, 100]]
+    weighted = KMeans(3, init=init, metric="cosine", algorithm="elkan").fit(X, sample_weight=w)
+    repeated = KMeans(3, init=init, metric="cosine", algorithm="lloyd").fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, atol=1e-12)
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-12)
+    np.testing.assert_array_equal(np.repeat(weighted.labels_, w), repeated.labels_)
