@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from kmeanslab import _kernels
-from kmeanslab._assigners import _NO_GROUPS, ClusterSums, center_separations, yinyang_groups
 from kmeanslab._core import (
     CenterArrays,
     Layout,
@@ -21,6 +20,7 @@ from kmeanslab._core import (
     rounding_margin,
     row_sq_norms,
 )
+from kmeanslab.cluster._assigners import _NO_GROUPS, ClusterSums, center_separations, yinyang_groups
 
 
 def _brute_sq_dists(X, C):

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from kmeanslab import KMeans, _core, associate_centroids
-from kmeanslab._assigners import ALGORITHMS
 from kmeanslab._core import assign, inertia, row_sq_norms
 from kmeanslab.cluster import EMPTY_POLICIES, lloyd
+from kmeanslab.cluster._assigners import ALGORITHMS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -31,8 +31,8 @@ import time
 import numba
 import numpy as np
 
-from . import _kernels
-from ._core import (
+from .. import _kernels
+from .._core import (
     CenterArrays,
     Layout,
     _weights_arg,
@@ -40,7 +40,7 @@ from ._core import (
     direct_margin,
     rounding_margin,
 )
-from .validation import check_choice
+from ..validation import check_choice
 
 
 class ClusterSums:
