@@ -20,7 +20,8 @@ from kmeanslab._core import (
     rounding_margin,
     row_sq_norms,
 )
-from kmeanslab.cluster._assigners import _NO_GROUPS, ClusterSums, center_separations, yinyang_groups
+from kmeanslab._kernels import _common, dots, elkan, hamerly, lloyd, sums, yinyang
+from kmeanslab.cluster._assigners import ClusterSums, center_separations, yinyang_groups
 
 
 def _brute_sq_dists(X, C):
@@ -36,52 +37,71 @@ def _layouts(n, d, k, itemsize):
     return [base, other]
 
 
-def _dense(X, centers, layout, weights=None, mode=_kernels.MODE_LLOYD, lower_cols=1, groups=_NO_GROUPS):
+_NO_GROUPS = np.empty(0, dtype=np.int64)
+
+
+def _dense(X, centers, layout, weights=None, mode="lloyd", lower_cols=1, groups=_NO_GROUPS):
+    """One dense pass: Lloyd's, or the bound initialisation of a pruning algorithm."""
     n, d = X.shape
     k = len(centers)
     arrays = CenterArrays.build(centers, layout, X.dtype)
     labels = np.full(n, -1, dtype=np.int32)
     min_d2 = np.empty(n)
-    upper = np.empty(n if mode else 0, dtype=np.float32)
-    lower = np.empty((n, lower_cols) if mode else (0, 1), dtype=np.float32)
-    glower = np.empty(n if mode else 0, dtype=np.float32)
+    upper = np.empty(n, dtype=np.float32)
+    lower = np.empty((n, lower_cols), dtype=np.float32)
+    glower = np.empty(n, dtype=np.float32)
     sums = np.empty((layout.n_slabs, k, d))
     wsums = np.empty((layout.n_slabs, k))
     stats = np.empty((layout.n_slabs, 2))
     n_groups = int(groups.max()) + 1 if len(groups) else 0
+    head = (
+        X,
+        arrays.C,
+        arrays.CT,
+        arrays.c_half,
+        arrays.n_in_3tiles,
+        row_sq_norms(X),
+        _weights_arg(weights),
+        layout.chunk,
+        layout.slab_rows,
+        arrays.tiles,
+        layout.center_block,
+    )
+    bounds = (rounding_margin(d, X.dtype), float(arrays.c_sq.max()), np.zeros(k))
     with compute_context():
-        _kernels.dense_pass(
-            X,
-            arrays.C,
-            arrays.CT,
-            arrays.c_half,
-            row_sq_norms(X),
-            _weights_arg(weights),
-            layout.chunk,
-            layout.slab_rows,
-            layout.use_blas,
-            layout.center_block,
-            arrays.n3,
-            mode,
-            groups,
-            rounding_margin(d, X.dtype),
-            float(arrays.c_sq.max()),
-            np.zeros(k),
-            np.zeros(n_groups),
-            0.0,
-            labels,
-            min_d2,
-            upper,
-            lower,
-            glower,
-            sums,
-            wsums,
-            stats,
-            True,
-            np.empty(1, np.int32),
-            np.empty(1, np.int32),
-            0,
-        )
+        if mode == "lloyd":
+            moves = np.empty(1, np.int32)
+            _kernels.run(
+                lloyd.lloyd_pass, layout.n_slabs, *head, labels, min_d2, sums, wsums, stats, True, moves, moves, 0
+            )
+        elif mode == "hamerly":
+            _kernels.run(
+                hamerly.hamerly_init, layout.n_slabs, *head, *bounds, 0.0, labels, upper, lower, sums, wsums, stats
+            )
+        elif mode == "elkan":
+            _kernels.run(
+                elkan.elkan_init, layout.n_slabs, *head, *bounds, 0.0, labels, upper, lower, glower, sums, wsums, stats
+            )
+        else:
+            margin, cmax_sq, drift_sum = bounds
+            _kernels.run(
+                yinyang.yinyang_init,
+                layout.n_slabs,
+                *head,
+                groups,
+                margin,
+                cmax_sq,
+                drift_sum,
+                np.zeros(n_groups),
+                0.0,
+                labels,
+                upper,
+                lower,
+                glower,
+                sums,
+                wsums,
+                stats,
+            )
     return dict(
         labels=labels,
         min_d2=min_d2,
@@ -122,23 +142,22 @@ def test_both_dot_sources_match_brute_force(dtype, k):
     for layout in _layouts(len(X), 50, k, X.itemsize):
         arrays = CenterArrays.build(C, layout, dtype)
         cols = arrays.CT.shape[1] if layout.use_blas else arrays.C.shape[0]
-        dots = np.empty((len(X) + 4, cols), dtype=dtype)
+        out = np.empty((len(X) + 4, cols), dtype=dtype)
         rows = np.empty(len(X) + 4, dtype=np.int64)
-        _kernels._chunk_dots(
+        dots.chunk_dots(
             X,
             rows,
             len(X),
             0,
-            arrays.C,
+            arrays.tiles,
             arrays.CT,
-            layout.use_blas,
             max(3, layout.center_block),
-            arrays.n3,
+            arrays.n_in_3tiles,
             np.empty((len(X), 50), dtype),
-            dots,
+            out,
         )
         tol = 1e-10 if dtype == np.float64 else 1e-4
-        np.testing.assert_allclose(dots[: len(X), :k], ref, rtol=tol, atol=tol)
+        np.testing.assert_allclose(out[: len(X), :k], ref, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -154,8 +173,8 @@ def test_tiled_dot_products_do_not_depend_on_the_rows_position(dtype):
         rows = np.empty(len(order) + 4, dtype=np.int64)
         rows[: len(order)] = order
         out = np.empty((len(order) + 4, arrays.C.shape[0]), dtype=dtype)
-        _kernels._chunk_dots(
-            X, rows, len(order), -1, arrays.C, arrays.CT, False, 3, arrays.n3, np.empty((1, 100), dtype), out
+        dots.chunk_dots(
+            X, rows, len(order), -1, arrays.tiles, arrays.CT, 3, arrays.n_in_3tiles, np.empty((1, 100), dtype), out
         )
         return out[: len(order)]
 
@@ -169,7 +188,7 @@ def test_nearest_breaks_ties_to_the_lowest_index(k):
     c_half = np.zeros(k)
     row = np.zeros(k)
     row[[2, 4]] = 1.0  # the two smallest values, equal
-    assert _kernels._nearest(row, c_half, k) == (2, -1.0)
+    assert dots.nearest(row, c_half, k) == (2, -1.0)
 
 
 # --------------------------------------------------------------------------- assignment and sums
@@ -244,7 +263,7 @@ def test_reduce_slabs_is_numpy_sum_in_slab_order():
     parts = rng.normal(size=(7, 5, 3)) * 10.0 ** rng.integers(-8, 8, size=(7, 5, 3))
     weights = rng.normal(size=(7, 5))
     out, out_w = np.empty((5, 3)), np.empty(5)
-    _kernels.reduce_slabs(parts, weights, out, out_w)
+    sums.reduce_slabs(parts, weights, out, out_w, 0, 5)
     assert out.tobytes() == parts.sum(axis=0).tobytes()
     assert out_w.tobytes() == weights.sum(axis=0).tobytes()
 
@@ -272,9 +291,8 @@ def test_dense_pass_bounds_hold_for_the_true_distances(dtype, mode):
     n, k = len(X), len(C)
     groups = yinyang_groups(C, 4) if mode == "yinyang" else _NO_GROUPS
     cols = {"hamerly": 1, "yinyang": int(groups.max()) + 1 if len(groups) else 1, "elkan": k}[mode]
-    code = {"hamerly": _kernels.MODE_HAMERLY, "yinyang": _kernels.MODE_YINYANG, "elkan": _kernels.MODE_ELKAN}[mode]
     for layout in _layouts(n, 64, k, X.itemsize):
-        out = _dense(X, C, layout, mode=code, lower_cols=cols, groups=groups)
+        out = _dense(X, C, layout, mode=mode, lower_cols=cols, groups=groups)
         labels = out["labels"]
         own = true[np.arange(n), labels]
         assert np.all(out["upper"] >= own)
@@ -296,9 +314,9 @@ def test_float32_rounding_helpers_round_outwards():
         [np.random.default_rng(7).normal(size=1000) * 10.0 ** np.arange(-5, 5).repeat(100), [0.0, 1e-40]]
     )
     for v in values:
-        assert np.float64(_kernels._up32(v)) >= v
-        assert np.float64(_kernels._down32(v)) <= v
-    assert np.isinf(_kernels._up32(np.inf)) and _kernels._down32(np.inf) > 1e38
+        assert np.float64(_common.up32(v)) >= v
+        assert np.float64(_common.down32(v)) <= v
+    assert np.isinf(_common.up32(np.inf)) and _common.down32(np.inf) > 1e38
 
 
 def test_center_separations_never_exceed_the_true_half_distances():
