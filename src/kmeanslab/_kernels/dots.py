@@ -25,6 +25,10 @@ from numba import njit
 
 from ._common import FAST, prefetch
 
+# ``start`` of :func:`chunk_dots` for gathered rows. Kernels pass this variable, not the
+# constant -1: numba compiles a callee once more for each literal argument it is given.
+GATHERED = np.int64(-1)
+
 
 @njit(cache=True, nogil=True, fastmath=FAST)
 def _tiles3(X, rows, m_pad, C, j_lo, j_hi, out, fetch_next):

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from ._common import down32, lower_dist, proves, record_move, up32, upper_dist
-from .dots import chunk_dots, direct_sq_dist, nearest, row_dots
+from .dots import GATHERED, chunk_dots, direct_sq_dist, nearest, row_dots
 from .lloyd import assign_chunk
 from .sums import accumulate_grouped
 
@@ -162,7 +162,7 @@ def _gathered_chunk(
 ):
     """Every distance for gathered rows ``rows[:m]``: new labels, all their bounds reset."""
     k = c_half.shape[0]
-    chunk_dots(X, rows, m, -1, tiles, CT, center_block, n_in_3tiles, xbuf, dots)
+    chunk_dots(X, rows, m, GATHERED, tiles, CT, center_block, n_in_3tiles, xbuf, dots)
     for t in range(m):
         i = rows[t]
         bj, best = nearest(dots[t], c_half, k)
@@ -279,7 +279,7 @@ def elkan_step(
                     n_moves = _gathered_chunk(
                         X,
                         rows,
-                        nb,
+                        np.int64(nb),  # numba compiles a callee again for a literal argument
                         C,
                         CT,
                         c_half,
@@ -299,7 +299,7 @@ def elkan_step(
                         global_lower,
                         move_idx,
                         move_old,
-                        n_moves,
+                        np.int64(n_moves),
                         s * move_cap,
                         move_cap,
                     )
@@ -333,7 +333,7 @@ def elkan_step(
             n_moves = _gathered_chunk(
                 X,
                 rows,
-                nb,
+                np.int64(nb),  # numba compiles a callee again for a literal argument
                 C,
                 CT,
                 c_half,
@@ -353,7 +353,7 @@ def elkan_step(
                 global_lower,
                 move_idx,
                 move_old,
-                n_moves,
+                np.int64(n_moves),
                 s * move_cap,
                 move_cap,
             )

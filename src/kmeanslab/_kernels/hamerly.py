@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from ._common import down32, lower_dist, proves, record_move, up32, upper_dist
-from .dots import chunk_dots, direct_sq_dist
+from .dots import GATHERED, chunk_dots, direct_sq_dist
 from .lloyd import assign_chunk
 from .sums import accumulate_grouped
 
@@ -145,7 +145,7 @@ def _gathered_chunk(
 ):
     """Full assignment of gathered rows ``rows[:m]``; resets their bounds; records moves."""
     k = c_half.shape[0]
-    chunk_dots(X, rows, m, -1, tiles, CT, center_block, n_in_3tiles, xbuf, dots)
+    chunk_dots(X, rows, m, GATHERED, tiles, CT, center_block, n_in_3tiles, xbuf, dots)
     for t in range(m):
         i = rows[t]
         best = c_half[0] - dots[t, 0]
@@ -249,7 +249,7 @@ def hamerly_step(
                 n_moves = _gathered_chunk(
                     X,
                     rows,
-                    nb,
+                    np.int64(nb),  # numba compiles a callee again for a literal argument
                     C,
                     CT,
                     c_half,
@@ -268,7 +268,7 @@ def hamerly_step(
                     lower,
                     move_idx,
                     move_old,
-                    n_moves,
+                    np.int64(n_moves),
                     s * move_cap,
                     move_cap,
                 )
@@ -278,7 +278,7 @@ def hamerly_step(
             n_moves = _gathered_chunk(
                 X,
                 rows,
-                nb,
+                np.int64(nb),  # numba compiles a callee again for a literal argument
                 C,
                 CT,
                 c_half,
@@ -297,7 +297,7 @@ def hamerly_step(
                 lower,
                 move_idx,
                 move_old,
-                n_moves,
+                np.int64(n_moves),
                 s * move_cap,
                 move_cap,
             )
