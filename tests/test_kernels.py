@@ -370,3 +370,54 @@ def test_pruned_steps_on_small_data_give_lloyds_labels(algorithm, d, dtype, monk
     assert got.extra["algorithm"] == algorithm
     # The bounds did their work: some steps skipped the dense pass.
     assert any(not step["dense"] for step in made[-1].stats)
+
+
+# --------------------------------------------------------------------------- small problems
+
+
+def test_small_problems_are_told_by_their_shape_alone():
+    assert Layout.for_shape(272, 2, 2, 8).small  # Old Faithful at k = 2
+    assert Layout.for_shape(2**14, 2, 2, 8).small
+    assert not Layout.for_shape(2**14 + 1, 2, 2, 8).small
+    assert not Layout.for_shape(10000, 784, 10, 4).small
+    assert all(kernel in _kernels.small.TWINS for kernel in (lloyd.lloyd_pass, sums.apply_moves, sums.reduce_slabs))
+
+
+def _small_cases():
+    from sklearn.datasets import make_blobs
+
+    from kmeanslab.datasets import load_faithful
+
+    rng = np.random.default_rng(12)
+    blobs, _ = make_blobs(300, n_features=5, centers=6, random_state=3)
+    ties = rng.integers(0, 3, size=(200, 2)).astype(np.float64)  # many equal rows and tied distances
+    return [
+        ("faithful", load_faithful().data, 2, None),
+        ("faithful k=5", load_faithful().data, 5, None),
+        ("blobs float32", blobs.astype(np.float32), 6, None),
+        ("blobs weighted", blobs, 4, rng.uniform(0.0, 3.0, len(blobs))),
+        ("ties", ties, 3, None),
+        ("one cluster", blobs[:50], 1, None),
+        ("wide", rng.normal(size=(40, 60)), 3, None),  # d >= 48: the register-tiled kernel when compiled
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_small_problems_give_the_compiled_kernels_labels(case, monkeypatch):
+    """The NumPy twins and the compiled kernels: same labels, same iterations, same seeding."""
+    from kmeanslab import KMeans, _core
+
+    name, X, k, weights = _small_cases()[case]
+    assert Layout.for_shape(len(X), X.shape[1], k, X.itemsize).small, name
+    params = dict(n_clusters=k, random_state=0, n_init=2, tol=0.0)
+    small = KMeans(**params).fit(X, sample_weight=weights)
+    small_predicted = small.predict(X)
+    monkeypatch.setattr(_core, "SMALL_WORK", -1)
+    assert not Layout.for_shape(len(X), X.shape[1], k, X.itemsize).small
+    compiled = KMeans(**params).fit(X, sample_weight=weights)
+    np.testing.assert_array_equal(small.labels_, compiled.labels_, err_msg=name)
+    assert small.n_iter_ == compiled.n_iter_
+    rtol = 1e-5 if X.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(small.cluster_centers_, compiled.cluster_centers_, rtol=rtol, atol=rtol)
+    assert small.inertia_ == pytest.approx(compiled.inertia_, rel=rtol)
+    np.testing.assert_array_equal(small_predicted, compiled.predict(X))

@@ -16,6 +16,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from . import _kernels
+from ._kernels.small import SMALL_WORK
 
 # Dot products come from a register-tiled numba kernel or from BLAS (see _kernels). Measured on
 # MNIST (d=784, 2-core Zen3): the tiled kernel wins up to k≈40 (a BLAS product with few
@@ -56,6 +57,8 @@ class Layout:
 
     ``use_blas`` picks the source of the dot products (BLAS, or the register-tiled kernel with
     ``center_block`` centres per cache block); both give the same labels up to rounding.
+    ``small`` problems (``n * k * d`` at most :data:`kmeanslab._kernels.small.SMALL_WORK`) run
+    the kernels' NumPy twins instead of compiling the kernels: decided from the shape alone.
     """
 
     n: int
@@ -64,6 +67,7 @@ class Layout:
     n_slabs: int
     use_blas: bool = True
     center_block: int = 0
+    small: bool = False
 
     @classmethod
     def for_shape(cls, n: int, d: int, k: int, itemsize: int) -> Layout:
@@ -89,6 +93,7 @@ class Layout:
             n_slabs=n_slabs,
             use_blas=use_blas,
             center_block=0 if use_blas else block,
+            small=n * k * d <= SMALL_WORK,
         )
 
 
@@ -187,7 +192,7 @@ def row_sq_norms(X: np.ndarray, layout: Layout | None = None) -> np.ndarray:
     """Squared Euclidean norm of every row of X, accumulated in float64."""
     layout = layout or Layout.for_shape(X.shape[0], X.shape[1], 1, X.itemsize)
     out = np.empty(X.shape[0], dtype=np.float64)
-    _kernels.run(_kernels.rows.row_sq_norms, layout.n_slabs, X, layout.slab_rows, out)
+    _kernels.run(_kernels.rows.row_sq_norms, layout.n_slabs, X, layout.slab_rows, out, small=layout.small)
     return out
 
 
@@ -201,7 +206,7 @@ def canonical_keys(X: np.ndarray) -> np.ndarray:
     R = np.random.default_rng(_CANONICAL_SEED).standard_normal((d, 2))
     layout = Layout.for_shape(n, d, 2, X.itemsize)
     out = np.empty((n, 2), dtype=np.float64)
-    _kernels.run(_kernels.rows.projection_keys, layout.n_slabs, X, R, layout.slab_rows, out)
+    _kernels.run(_kernels.rows.projection_keys, layout.n_slabs, X, R, layout.slab_rows, out, small=layout.small)
     return out
 
 
@@ -260,6 +265,7 @@ def assign_into(X, arrays: CenterArrays, x_sq, layout: Layout, labels, min_d2) -
         layout.center_block,
         labels,
         min_d2,
+        small=layout.small,
     )
 
 
@@ -287,17 +293,16 @@ def cluster_sums(
             layout.slab_rows,
             sums,
             wsums,
+            small=layout.small,
         )
     return sums.sum(axis=0), wsums.sum(axis=0)
 
 
-_NO_WEIGHTS = np.empty(0, dtype=np.float64)
-
-
-def _weights_arg(sample_weight: np.ndarray | None) -> np.ndarray:
-    """The kernels' form of ``sample_weight``: float64, or an empty array for unit weights."""
+def _weights_arg(sample_weight: np.ndarray | None) -> np.ndarray | None:
+    """The kernels' form of ``sample_weight``: float64, or None for unit weights (numba then
+    compiles the kernels without their weighted branches)."""
     if sample_weight is None:
-        return _NO_WEIGHTS
+        return None
     return np.ascontiguousarray(sample_weight, dtype=np.float64)
 
 
@@ -321,6 +326,7 @@ def assigned_sq_dists(
             np.ascontiguousarray(labels, dtype=np.int32),
             layout.slab_rows,
             out,
+            small=layout.small,
         )
     return out
 
@@ -349,6 +355,7 @@ def inertia(
             _weights_arg(sample_weight),
             layout.slab_rows,
             partials,
+            small=layout.small,
         )
     return float(partials.sum())
 
@@ -365,9 +372,20 @@ def feature_moments(X: np.ndarray, sample_weight: np.ndarray | None = None) -> t
     w_total = float(n if sample_weight is None else sample_weight.sum())
     partials = np.empty((layout.n_slabs, 2, d), dtype=np.float64)
     with compute_context():
-        _kernels.run(_kernels.rows.feature_sums, layout.n_slabs, X, w, np.zeros(d), layout.slab_rows, partials)
+        _kernels.run(
+            _kernels.rows.feature_sums,
+            layout.n_slabs,
+            X,
+            w,
+            np.zeros(d),
+            layout.slab_rows,
+            partials,
+            small=layout.small,
+        )
         mean = partials[:, 0].sum(axis=0) / w_total
-        _kernels.run(_kernels.rows.feature_sums, layout.n_slabs, X, w, mean, layout.slab_rows, partials)
+        _kernels.run(
+            _kernels.rows.feature_sums, layout.n_slabs, X, w, mean, layout.slab_rows, partials, small=layout.small
+        )
     return mean, partials[:, 1].sum(axis=0) / w_total
 
 

@@ -8,6 +8,8 @@
   (a dense pass) and its pruned step;
 * ``seeding.py``  k-means++: candidates' potentials, distances to the chosen centre;
 * ``rows.py``     per-row passes: norms, projections, distances to the assigned centre, moments;
+* ``small.py``    NumPy twins of the kernels a Lloyd fit uses, for problems too small to be
+  worth compiling for (decided from the shape alone);
 * ``_common.py``  rounding helpers, the prefetch hint, compile accounting and the first-run notice;
 * ``_threads.py`` :func:`run`, which spreads a kernel's slabs over a few threads.
 
@@ -26,7 +28,7 @@ contiguous arrays of matching dtypes, so no kernel carries a formatted error mes
 
 from __future__ import annotations
 
-from . import dots, elkan, hamerly, lloyd, rows, seeding, sums, yinyang
+from . import dots, elkan, hamerly, lloyd, rows, seeding, small, sums, yinyang
 from ._common import COMPILING_NOTICE, compile_seconds
 from ._threads import run, threads, wake_seconds
 
@@ -40,6 +42,7 @@ __all__ = [
     "rows",
     "run",
     "seeding",
+    "small",
     "sums",
     "threads",
     "wake_seconds",

@@ -173,7 +173,13 @@ def record_move(move_idx, move_old, base, cap, n_moves, i, old):
     return n_moves + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def weight(weights, i):
-    """``weights[i]``, or 1 when ``weights`` is empty (unit weights)."""
-    return 1.0 if weights.shape[0] == 0 else weights[i]
+    """``weights[i]``, or 1 when ``weights`` is None (unit weights).
+
+    Not inlined by numba: compiled per type of ``weights``, its ``is None`` branch is pruned,
+    so that a fit without weights compiles no weighted code (LLVM still inlines it).
+    """
+    if weights is None:
+        return 1.0
+    return weights[i]

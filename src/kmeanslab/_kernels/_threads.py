@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
+from .small import TWINS
+
 # Units handed out per task: about four tasks per thread, so that a thread that lost its core
 # for a while (a shared machine) does not hold the others back.
 _TASKS_PER_THREAD = 4
@@ -45,8 +47,15 @@ def threads() -> int:
     return max(1, numba.get_num_threads())
 
 
-def run(kernel, n_units: int, *args) -> None:
-    """``kernel(*args, lo, hi)`` over ``[0, n_units)``, split among :func:`threads` threads."""
+def run(kernel, n_units: int, *args, small: bool = False) -> None:
+    """``kernel(*args, lo, hi)`` over ``[0, n_units)``, split among :func:`threads` threads.
+
+    With ``small`` (a problem too small to be worth compiling for, see ``small.py``), the
+    kernel's NumPy twin does the work instead, on the calling thread, when it has one.
+    """
+    if small and kernel in TWINS:
+        TWINS[kernel](*args, 0, n_units)
+        return
     n_threads = min(threads(), n_units)
     if n_threads <= 1:
         kernel(*args, 0, n_units)

@@ -47,7 +47,7 @@ def hamerly_init(
 ):
     """Every distance computed for the slabs ``lo .. hi``: new labels, sums, and fresh bounds.
 
-    IN: as :func:`hamerly_step`, and ``weights`` (empty: unit).
+    IN: as :func:`hamerly_step`, and ``weights`` (None: unit).
     IN/OUT: ``labels``.
     OUT: ``upper`` (n,) on the distance to the assigned centre, ``lower[:, 0]`` on the
     distance to the second nearest; ``sums[s]``, ``wsums[s]`` the slab's cluster sums;

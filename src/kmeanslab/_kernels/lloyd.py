@@ -43,7 +43,7 @@ def assign_chunk(
     """Nearest centre of the rows ``a .. a+m``; returns ``loss`` plus their weighted squared distances.
 
     IN: ``X``; the centre arrays ``C``, ``CT``, ``c_half``, ``n_in_3tiles``; ``x_sq`` (n,)
-    squared row norms; ``weights`` (empty: unit); ``tiles``, ``center_block``.
+    squared row norms; ``weights`` (None: unit); ``tiles``, ``center_block``.
     SCRATCH: ``xbuf``.
     OUT: ``rows[:m]`` the row indices, ``dots[:m]`` their dot products with every centre,
     ``best_of[:m]`` the new labels, ``old_of[:m]`` the labels before, ``d2_of[:m]`` the squared
@@ -172,7 +172,6 @@ def assign_pass(X, C, CT, c_half, n_in_3tiles, x_sq, chunk, slab_rows, tiles, ce
     best_of = np.empty(chunk, np.int64)
     old_of = np.empty(chunk, np.int64)
     d2_of = np.empty(chunk, np.float64)
-    no_weights = np.empty(0, np.float64)
     for s in range(lo, hi):
         first = s * slab_rows
         last = min(first + slab_rows, n)
@@ -187,7 +186,7 @@ def assign_pass(X, C, CT, c_half, n_in_3tiles, x_sq, chunk, slab_rows, tiles, ce
                 c_half,
                 n_in_3tiles,
                 x_sq,
-                no_weights,
+                None,
                 tiles,
                 center_block,
                 xbuf,

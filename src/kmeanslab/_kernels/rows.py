@@ -63,7 +63,7 @@ def sq_dist_to_assigned(X, centers, labels, slab_rows, out, lo, hi):
 @njit(cache=True, nogil=True, fastmath=FAST)
 def weighted_sq_dist_sum(X, centers, labels, weights, slab_rows, out, lo, hi):
     """OUT: ``out[s] = sum w ||X[i] - centers[labels[i]]||²`` over slab s, summed directly in
-    float64 (``weights`` empty: unit)."""
+    float64 (``weights`` None: unit)."""
     n, d = X.shape
     for s in range(lo, hi):
         total = 0.0
@@ -80,7 +80,7 @@ def weighted_sq_dist_sum(X, centers, labels, weights, slab_rows, out, lo, hi):
 @njit(cache=True, nogil=True)
 def feature_sums(X, weights, center, slab_rows, out, lo, hi):
     """OUT: per slab s and feature, ``out[s, 0] = sum w (x - center)`` and
-    ``out[s, 1] = sum w (x - center)²`` (``weights`` empty: unit)."""
+    ``out[s, 1] = sum w (x - center)²`` (``weights`` None: unit)."""
     n, d = X.shape
     for s in range(lo, hi):
         first = out[s, 0]

@@ -36,7 +36,6 @@ def accumulate_grouped(X, rows, m, labels_of, weights, k, order, counts, sums, w
         counts[j] += 1
     # counts[j] now ends group j; group j starts where group j - 1 ended.
     start = 0
-    unit = weights.shape[0] == 0
     for j in range(k):
         stop = counts[j]
         if stop == start:
@@ -49,7 +48,7 @@ def accumulate_grouped(X, rows, m, labels_of, weights, k, order, counts, sums, w
             x1 = X[order[p + 1]]
             x2 = X[order[p + 2]]
             x3 = X[order[p + 3]]
-            if unit:
+            if weights is None:  # pruned by numba when compiling for one or the other
                 w_total += 4.0
                 for q in range(d):
                     row[q] += (np.float64(x0[q]) + np.float64(x1[q])) + (np.float64(x2[q]) + np.float64(x3[q]))
@@ -64,7 +63,7 @@ def accumulate_grouped(X, rows, m, labels_of, weights, k, order, counts, sums, w
             p += 4
         while p < stop:
             x0 = X[order[p]]
-            if unit:
+            if weights is None:  # pruned by numba when compiling for one or the other
                 w_total += 1.0
                 for q in range(d):
                     row[q] += x0[q]
@@ -82,7 +81,7 @@ def accumulate_grouped(X, rows, m, labels_of, weights, k, order, counts, sums, w
 def accumulate(X, labels, weights, chunk, slab_rows, sums, wsums, lo, hi):
     """Per-slab sums of the (weighted) rows of each cluster, for the slabs ``lo .. hi``.
 
-    IN: ``X`` (n, d); ``labels`` (n,); ``weights`` (n,) or empty for unit weights; ``chunk``
+    IN: ``X`` (n, d); ``labels`` (n,); ``weights`` (n,) or None for unit weights; ``chunk``
     and ``slab_rows`` from the layout.
     OUT: ``sums[s]`` (k, d) and ``wsums[s]`` (k,) overwritten for each slab s.
     Adds exactly what the dense passes add, in the same order, so the sums are bit-identical.
@@ -137,7 +136,7 @@ def apply_moves(X, weights, labels, move_idx, move_old, slab_moves, move_cap, co
     for the weights and member counts; this call does the units ``lo .. hi``. Moves are
     applied in slab order, then index order, whatever the number of threads.
 
-    IN: ``X``, ``weights`` (empty: unit), ``labels`` (the new labels); slab ``s`` recorded
+    IN: ``X``, ``weights`` (None: unit), ``labels`` (the new labels); slab ``s`` recorded
     ``slab_moves[s]`` moves from ``s * move_cap`` on: ``move_idx`` the point, ``move_old`` its
     previous cluster.
     IN/OUT: ``sums`` (k, d), ``wsums`` (k,), ``members`` (k,): the points of positive weight in
@@ -171,7 +170,7 @@ def apply_moves(X, weights, labels, move_idx, move_old, slab_moves, move_cap, co
                 old = move_old[t]
                 new = labels[i]
                 x = X[i]
-                if weights.shape[0] == 0:
+                if weights is None:
                     for q in range(q0, q1):
                         v = np.float64(x[q])
                         sums[old, q] -= v

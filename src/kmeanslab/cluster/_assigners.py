@@ -57,7 +57,7 @@ class ClusterSums:
     _MOVES_FRACTION = 8
     _COL_BLOCK = 64
 
-    def __init__(self, X: np.ndarray, k: int, weights: np.ndarray, layout: Layout):
+    def __init__(self, X: np.ndarray, k: int, weights: np.ndarray | None, layout: Layout):
         n, d = X.shape
         self.X, self.k, self.w, self.layout = X, k, weights, layout
         self.sums = np.zeros((k, d))
@@ -82,7 +82,9 @@ class ClusterSums:
     def from_slabs(self) -> None:
         """Take the sums a pass has just accumulated per slab."""
         slab_sums, slab_wsums = self.slab_buffers()
-        _kernels.run(_kernels.sums.reduce_slabs, self.k, slab_sums, slab_wsums, self.sums, self.wsums)
+        _kernels.run(
+            _kernels.sums.reduce_slabs, self.k, slab_sums, slab_wsums, self.sums, self.wsums, small=self.layout.small
+        )
         self._members_stale = True
         self.since_count = 0
 
@@ -100,6 +102,7 @@ class ClusterSums:
             layout.slab_rows,
             slab_sums,
             slab_wsums,
+            small=self.layout.small,
         )
         self.from_slabs()
 
@@ -113,14 +116,14 @@ class ClusterSums:
             self.recount(labels)
             return
         if self._members_stale:
-            positive = labels if self.w.shape[0] == 0 else labels[self.w > 0]
+            positive = labels if self.w is None else labels[self.w > 0]
             # The moves are already in ``labels``: count as before them, then apply them.
             self.members[:] = np.bincount(positive, minlength=self.k)
             recorded = np.concatenate(
                 [np.arange(s * self.move_cap, s * self.move_cap + c) for s, c in enumerate(slab_moves)]
             ).astype(np.int64)
             idx, old = self.move_idx[recorded], self.move_old[recorded]
-            keep = np.ones(len(idx), bool) if self.w.shape[0] == 0 else self.w[idx] > 0
+            keep = np.ones(len(idx), bool) if self.w is None else self.w[idx] > 0
             np.add.at(self.members, labels[idx[keep]], -1)
             np.add.at(self.members, old[keep], 1)
             self._members_stale = False
@@ -139,6 +142,7 @@ class ClusterSums:
             self.sums,
             self.wsums,
             self.members,
+            small=self.layout.small,
         )
         gone = self.members == 0
         if gone.any():
@@ -215,6 +219,7 @@ class LloydAssigner:
             sums.move_idx,
             sums.move_old,
             sums.move_cap,
+            small=self.layout.small,
         )
         self.n_changed = int(self._stats[:, 0].sum())
         self.loss_sum = float(self._stats[:, 1].sum())
@@ -502,6 +507,7 @@ class HamerlyAssigner(_BoundedAssigner):
             slab_sums,
             slab_wsums,
             stats,
+            small=self.layout.small,
         )
 
     def _pruned_step(self, arrays, cmax_sq):
@@ -533,6 +539,7 @@ class HamerlyAssigner(_BoundedAssigner):
             self.sums.move_old,
             self.sums.move_cap,
             self._stats,
+            small=self.layout.small,
         )
         moves, full, tight = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape
@@ -570,6 +577,7 @@ class ElkanAssigner(_BoundedAssigner):
             slab_sums,
             slab_wsums,
             stats,
+            small=self.layout.small,
         )
 
     def _pruned_step(self, arrays, cmax_sq):
@@ -606,6 +614,7 @@ class ElkanAssigner(_BoundedAssigner):
             self.sums.move_old,
             self.sums.move_cap,
             self._stats,
+            small=self.layout.small,
         )
         moves, tightened, dists = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape
@@ -659,6 +668,7 @@ class YinyangAssigner(_BoundedAssigner):
             slab_sums,
             slab_wsums,
             stats,
+            small=self.layout.small,
         )
 
     def _pruned_step(self, arrays, cmax_sq):
@@ -690,6 +700,7 @@ class YinyangAssigner(_BoundedAssigner):
             self.sums.move_old,
             self.sums.move_cap,
             self._stats,
+            small=self.layout.small,
         )
         moves, grouped, dists = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape

@@ -150,6 +150,7 @@ def kmeans_plusplus(
                 arrays.tiles,
                 layout.center_block,
                 partials,
+                small=layout.small,
             )
             best = int(np.argmin(partials.sum(axis=0)))
             centers[c] = cand[best]
@@ -167,7 +168,9 @@ def _draw(rng: np.random.Generator, cumulative: np.ndarray, size: int) -> np.nda
 def _update_closest(X, center, x_sq, layout, closest) -> None:
     c = np.ascontiguousarray(center, dtype=X.dtype)
     c_sq = float(np.dot(c.astype(np.float64), c.astype(np.float64)))
-    _kernels.run(_kernels.seeding.update_closest, layout.n_slabs, X, c, c_sq, x_sq, layout.slab_rows, closest)
+    _kernels.run(
+        _kernels.seeding.update_closest, layout.n_slabs, X, c, c_sq, x_sq, layout.slab_rows, closest, small=layout.small
+    )
 
 
 # --------------------------------------------------------------------------- per-block work
