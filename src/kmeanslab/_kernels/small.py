@@ -165,11 +165,6 @@ def accumulate(X, labels, weights, chunk, slab_rows, sums, wsums, lo, hi):
         sums[s], wsums[s] = _cluster_sums(X, part, labels[part].astype(np.int64), weights, k)
 
 
-def reduce_slabs(slab_sums, slab_wsums, out_sums, out_wsums, lo, hi):
-    out_sums[lo:hi] = slab_sums[:, lo:hi].sum(axis=0)
-    out_wsums[lo:hi] = slab_wsums[:, lo:hi].sum(axis=0)
-
-
 def apply_moves(X, weights, labels, move_idx, move_old, slab_moves, move_cap, col_block, sums, wsums, members, lo, hi):
     # Called on every unit at once (see _threads.run): the feature blocks and the weights.
     recorded = np.concatenate([np.arange(s * move_cap, s * move_cap + c) for s, c in enumerate(slab_moves)])
@@ -198,6 +193,5 @@ TWINS = {
     lloyd.lloyd_pass: lloyd_pass,
     lloyd.assign_pass: assign_pass,
     sums.accumulate: accumulate,
-    sums.reduce_slabs: reduce_slabs,
     sums.apply_moves: apply_moves,
 }

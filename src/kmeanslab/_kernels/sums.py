@@ -1,9 +1,9 @@
 """Per-cluster sums of the rows: accumulated per slab, reduced in slab order, updated by moves.
 
 Every pass that accumulates a chunk of rows adds them in one order that depends only on the
-chunk's rows and labels (:func:`accumulate_grouped`), and the slabs' partial sums are added in
-slab order (:func:`reduce_slabs`), so the sums are bit-identical whichever pass made them and
-however many threads ran it.
+chunk's rows and labels (:func:`accumulate_grouped`), and the caller adds the slabs' partial
+sums in slab order (NumPy's sum over the slab axis adds one whole slab after another), so the
+sums are bit-identical whichever pass made them and however many threads ran it.
 """
 
 from __future__ import annotations
@@ -105,27 +105,6 @@ def accumulate(X, labels, weights, chunk, slab_rows, sums, wsums, lo, hi):
                 rows[t] = a + t
                 lab[t] = labels[a + t]
             accumulate_grouped(X, rows, m, lab, weights, k, order, counts, slab_sums, slab_w)
-
-
-@njit(cache=True, nogil=True)
-def reduce_slabs(sums, wsums, out_sums, out_wsums, lo, hi):
-    """``out = sums.sum(axis=0)`` over the slabs, in slab order, for the clusters ``lo .. hi``.
-
-    IN: ``sums`` (n_slabs, k, d), ``wsums`` (n_slabs, k). OUT: ``out_sums`` (k, d), ``out_wsums`` (k,).
-    """
-    n_slabs, k, d = sums.shape
-    for j in range(lo, hi):
-        row = out_sums[j]
-        first = sums[0, j]
-        for q in range(d):
-            row[q] = first[q]
-        w = wsums[0, j]
-        for s in range(1, n_slabs):
-            part = sums[s, j]
-            for q in range(d):
-                row[q] += part[q]
-            w += wsums[s, j]
-        out_wsums[j] = w
 
 
 @njit(cache=True, nogil=True)
