@@ -14,8 +14,9 @@ numbers. ``c_half`` is ||c||²/2 in the data's dtype and ``val = c_half - x·c``
 minimised; the squared distance is ``x_sq + 2 val`` (``x_sq`` in float64, computed once).
 
 Centre arrays (see :class:`kmeanslab._core.CenterArrays`): ``C`` (k_pad, d) in the data's
-dtype, ``CT`` its transpose for BLAS, ``n_in_3tiles`` the centres the tiled kernel handles
-three at a time (the rest, at most four, go two at a time).
+dtype; ``CT`` its transpose for BLAS, or None; ``tiles`` (``C`` itself) for the tiled kernel,
+or None (exactly one of the two is None: it tells the source); ``n_in_3tiles`` the centres
+the tiled kernel handles three at a time (the rest, at most four, go two at a time).
 """
 
 from __future__ import annotations

@@ -207,8 +207,8 @@ def hamerly_step(
     tightened to the direct distance and the test repeated; the points that still fail are
     gathered, a chunk at a time, and run through the dense kernel.
 
-    IN: ``X``; the centre arrays ``C``, ``CT``, ``c_half``, ``n_in_3tiles``; ``x_sq``;
-    ``chunk``, ``slab_rows``, ``tiles``, ``center_block`` from the layout; ``s_half`` (k,);
+    IN: ``X``; the centre arrays ``C``, ``CT``, ``tiles``, ``c_half``, ``n_in_3tiles`` (see
+    ``dots.py``); ``x_sq``; ``chunk``, ``slab_rows``, ``center_block`` from the layout; ``s_half`` (k,);
     ``margin`` (the rounding-error coefficient), ``cmax_sq`` (largest ||c||²), ``tight`` (the
     direct distance's error factor); ``drift_sum`` (k,) each centre's drift since the bounds'
     origin, ``drift_sum_max`` the largest drift of any centre, summed over the steps.

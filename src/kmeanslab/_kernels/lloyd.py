@@ -42,8 +42,8 @@ def assign_chunk(
 ):
     """Nearest centre of the rows ``a .. a+m``; returns ``loss`` plus their weighted squared distances.
 
-    IN: ``X``; the centre arrays ``C``, ``CT``, ``c_half``, ``n_in_3tiles``; ``x_sq`` (n,)
-    squared row norms; ``weights`` (None: unit); ``tiles``, ``center_block``.
+    IN: ``X``; the centre arrays ``C``, ``CT``, ``tiles``, ``c_half``, ``n_in_3tiles`` (see
+    ``dots.py``); ``x_sq`` (n,) squared row norms; ``weights`` (None: unit); ``center_block``.
     SCRATCH: ``xbuf``.
     OUT: ``rows[:m]`` the row indices, ``dots[:m]`` their dot products with every centre,
     ``best_of[:m]`` the new labels, ``old_of[:m]`` the labels before, ``d2_of[:m]`` the squared

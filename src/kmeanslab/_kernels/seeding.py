@@ -18,10 +18,10 @@ def candidate_potentials(
 ):
     """k-means++ trial step: for each candidate centre, the potential ``sum w·min(closest, d²)``.
 
-    IN: ``X``; the candidates laid out as centre arrays ``C``, ``CT``, ``n_in_3tiles`` (see
+    IN: ``X``; the candidates laid out as centre arrays ``C``, ``CT``, ``tiles``, ``n_in_3tiles`` (see
     :class:`kmeanslab._core.CenterArrays`) with ``cand_sq`` their squared norms in float64;
     ``x_sq`` (n,); ``closest`` (n,) each row's squared distance to the nearest chosen centre;
-    ``weights`` (None: unit); ``chunk``, ``slab_rows``, ``tiles``, ``center_block``.
+    ``weights`` (None: unit); ``chunk``, ``slab_rows``, ``center_block``.
     OUT: ``out[s, j]`` the partial potential of candidate j over slab s; nothing of size
     n x n_candidates is stored.
     """
