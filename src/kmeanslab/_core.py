@@ -177,8 +177,10 @@ def compute_context():
     """
     previous = numba.get_num_threads()
     numba.set_num_threads(min(_n_threads(), previous))
-    # Slabs are handed out one at a time: on a shared machine a thread that lost its core
-    # for a while does not hold the others back. Results do not depend on the scheduling.
+    # numba's own parallel loops (the metrics' kernels) hand out their iterations one at a
+    # time: on a shared machine a thread that lost its core for a while does not hold the
+    # others back (kmeanslab._kernels.run does the same for the engine's kernels). Results do
+    # not depend on the scheduling.
     previous_chunk = numba.set_parallel_chunksize(1)
     try:
         with _controller().limit(limits=1, user_api="blas"):

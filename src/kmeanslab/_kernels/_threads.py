@@ -16,6 +16,7 @@ and compiles it once more), and compiling is what a first fit pays for.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,15 +31,18 @@ _TASKS_PER_THREAD = 4
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
+_POOL_PID = 0
 _POOL_LOCK = threading.Lock()
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL, _POOL_SIZE
+    """The workers' pool, grown to ``workers`` threads if needed; a new one after a fork (the
+    child process has none of its parent's threads)."""
+    global _POOL, _POOL_SIZE, _POOL_PID
     with _POOL_LOCK:
-        if _POOL is None or _POOL_SIZE < workers:
+        if _POOL is None or _POOL_SIZE < workers or _POOL_PID != os.getpid():
             _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kmeanslab-kernels")
-            _POOL_SIZE = workers
+            _POOL_SIZE, _POOL_PID = workers, os.getpid()
         return _POOL
 
 
