@@ -24,6 +24,16 @@ from kmeanslab.cluster._assigners import ALGORITHMS
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.fixture(autouse=True, scope="module", params=["numpy twins", "compiled kernels"])
+def engine_path(request):
+    """Every property on both paths: data this small runs the kernels' NumPy twins (see
+    kmeanslab._kernels.small); with the threshold below every shape, the compiled kernels."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "compiled kernels":
+            patch.setattr(_core, "SMALL_WORK", -1)
+        yield request.param
+
+
 @st.composite
 def problems(draw, max_n=30, max_d=4):
     n = draw(st.integers(1, max_n))
