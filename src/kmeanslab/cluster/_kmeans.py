@@ -10,10 +10,10 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
-from .._assigners import ALGORITHMS
 from .._core import canonical_keys
 from ..scale import BlockSource, block_source
 from ..validation import as_generator
+from ._assigners import ALGORITHMS
 from ._base import _BaseKMeans, boolean, integer, number, one_of
 from ._lloyd import EMPTY_POLICIES, STOP_RULES, LloydResult, lloyd
 from ._seeding import initial_centers, mean_feature_variance_of
