@@ -150,6 +150,35 @@ def test_constant_and_zero_features_change_nothing():
     )
 
 
+def test_tiles_that_share_no_feature_give_sklearn_values():
+    # Cluster c has values only in features 3c .. 3c+2 (plus one row of cluster 0 that has every
+    # feature): with 16-row tiles most pairs of tiles share no feature at all and multiply
+    # nothing, some share a few; the distances must not notice.
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(4), 40)
+    X = np.zeros((160, 12))
+    for c in range(4):
+        X[labels == c, 3 * c : 3 * c + 3] = rng.normal(2.0, 1.0, size=(40, 3))
+    X[5] = rng.normal(size=12)
+    order = rng.permutation(160)
+    X, labels = X[order], labels[order]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(silhouette_module, "_TILE_ROWS", 16)
+        for metric in ("euclidean", "cosine"):
+            ours = metrics.silhouette_samples(X, labels, metric=metric)
+            np.testing.assert_allclose(ours, skm.silhouette_samples(X, labels, metric=metric), rtol=1e-10, atol=1e-12)
+        single = metrics.silhouette_samples(X.astype(np.float32), labels)
+    np.testing.assert_allclose(single, skm.silhouette_samples(X, labels), atol=2e-6)
+
+
+def test_the_euclidean_shift_is_zero_on_mostly_zero_features():
+    X = np.array([[0.0, 1.0, 5.0, 2.0], [0.0, 2.0, 5.0, 0.0], [3.0, 6.0, 5.0, 0.0], [0.0, 3.0, 5.0, 1.0]])
+    # Features: mostly zeros -> 0; no zeros -> the mean (3); constant -> its value; half zeros -> 0.
+    shift = silhouette_module._shift(X, X.min(axis=0), X.max(axis=0))
+    np.testing.assert_array_equal(shift, [0.0, 3.0, 5.0, 0.0])
+    assert shift.dtype == X.dtype
+
+
 def test_all_identical_rows_have_silhouette_zero():
     values = metrics.silhouette_samples(np.ones((6, 3)), [0, 0, 1, 1, 2, 2])
     np.testing.assert_array_equal(values, np.zeros(6))
