@@ -106,6 +106,14 @@ def test_the_five_blobs_of_the_issue_have_their_knee_at_five_for_every_range(fiv
         assert "knee: k=5" in capsys.readouterr().out, ks
 
 
+def test_choose_k_puts_the_knee_of_the_five_blobs_at_five_for_every_range():
+    X = make_blobs(500, centers=FIVE_CENTRES, std=1.0, seed=0).data
+    for stop in (8, 12, 20):
+        result = ex.choose_k(X, range(1, stop + 1), criteria=["elbow", "silhouette"], seed=0)
+        assert result.choices == {"silhouette": 5, "elbow": 5}, stop
+        assert list(result.table.index) == list(range(1, stop + 1))
+
+
 def test_elbow_knee_at_the_true_k_of_blobs():
     for k in (2, 3, 6):
         X = make_blobs(100 * k, centers=well_separated_centres(k, 2, seed=k), seed=k).data
