@@ -282,6 +282,14 @@ def test_plot_criteria_marks_each_choice_and_the_recommendation(faithful_choice)
     assert "k = 2 recommended" in fig.get_suptitle()
     with pytest.raises(InputError, match="no criterion column"):
         plots.plot_criteria(pd.DataFrame({"x": [1.0]}))
+    # A report's column: two panels per row, 7 inches wide, the panels in proportion.
+    narrow = plots.plot_criteria(result.table, result.choices, result.k, columns=2, width=7.0)
+    assert narrow.get_size_inches() == pytest.approx([7.0, 3 * 3.3 * 3.5 / 4.2])
+    assert [ax.get_title() for ax in narrow.axes if ax.get_visible()] == titles
+    with pytest.raises(InputError, match="width=0 is not valid; expected a positive number of inches"):
+        plots.plot_criteria(result.table, width=0)
+    with pytest.raises(InputError, match="columns=0"):
+        plots.plot_criteria(result.table, columns=0)
 
 
 def test_plot_silhouette_draws_one_profile_per_cluster():

@@ -15,6 +15,8 @@ from .config import DemoConfig, Ticker
 KEY = "choosing-k"
 TITLE = "Choosing k: silhouette, gap, elbow, Calinski-Harabasz, Davies-Bouldin and stability"
 LABEL = "choosing k"
+#: Inches: the report's widest figures, so that a phone's screen shows none below half its size.
+FIGURE_WIDTH = 7.0
 
 
 def _datasets(cfg: DemoConfig) -> list[tuple[str, str, np.ndarray, tuple, int | None, str, str]]:
@@ -111,7 +113,7 @@ def _dataset_blocks(
     section.text(f"{name[0].upper() + name[1:]}: {what}. {result.summary}{verdict}")
     section.figure(
         f"{key}-criteria",
-        plots.plot_criteria(table, result.choices, k, title=f"Choosing k: {name}"),
+        plots.plot_criteria(table, result.choices, k, title=f"Choosing k: {name}", columns=2, width=FIGURE_WIDTH),
         f"Every criterion against k on {name}, mean and ±1 std over the {int(table['runs'].iloc[0])} fits per k; a "
         "red star marks each criterion's choice and the green band the recommended k.",
         alt=describe_criteria(table, result.choices, k, name),
