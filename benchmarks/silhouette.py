@@ -1,8 +1,8 @@
 """The exact silhouette on MNIST-60k-shift: kmeanslab against scikit-learn, time and peak memory.
 
-Run it as ``python -m benchmarks.silhouette`` (``--rows 20000`` for a shorter run). The labels
-are those of a k-means fit (k = 10 by default) of the same rows. Each measured call runs in a
-fresh subprocess, the libraries in turn (kmeanslab, scikit-learn, kmeanslab, ...), so that
+Run it as ``python -m benchmarks.silhouette`` (``--rows 20000`` for a shorter run, ``--quick``
+for 20000 rows once per library). The labels are those of a k-means fit (k = 10 by default) of
+the same rows. Each measured call runs in a fresh subprocess, the libraries in turn (kmeanslab, scikit-learn, kmeanslab, ...), so that
 neither inherits the other's allocations and a machine shared with other work slows both alike;
 the table shows the median time and CPU time (all threads), the speed-ups (scikit-learn's
 median over kmeanslab's; on a shared machine the CPU ratio is the steadier one) and
@@ -146,12 +146,15 @@ def main(argv=None) -> int:
     parser.add_argument("--k", type=int, default=10, help="clusters of the k-means fit that labels the rows")
     parser.add_argument("--repeats", type=int, default=3, help="calls per library (default: 3)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES), help="comma-separated: kmeanslab,sklearn")
+    parser.add_argument("--quick", action="store_true", help="20000 rows, one call per library (a smoke test)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
         return 0
+    if args.quick:
+        args.rows, args.repeats = min(args.rows, 20000), 1
     from kmeanslab.cluster import KMeans
 
     X = mnist_60k_shift(args.data_home)[: args.rows]
