@@ -30,10 +30,13 @@ import numpy as np
 
 from benchmarks.compare import machine_summary, measure, mnist_60k_shift
 
-__all__ = ["LIBRARIES", "EXTRA_LIMIT_MIB", "run", "main"]
+__all__ = ["LIBRARIES", "EXTRA_LIMIT_MIB", "SPEEDUP_TARGET", "run", "verdicts", "main"]
 
 LIBRARIES = ("kmeanslab", "sklearn")
 EXTRA_LIMIT_MIB = 256.0
+#: Issue 14's targets, on all 60000 rows: at least this many times faster than scikit-learn.
+SPEEDUP_TARGET = 5.0
+TARGET_ROWS = 60000
 
 
 def _score_function(library: str):
@@ -139,6 +142,33 @@ def _print_rows(rows: list[dict]) -> None:
         )
 
 
+def verdicts(rows: list[dict]) -> list[str]:
+    """Issue 14's targets as lines that say met or missed (``benchmarks.compare`` turns them into checks).
+
+    The speed target is judged on the median wall time (the CPU ratio is given beside it) and
+    only on all 60000 rows; a shorter run gets a line without a verdict.
+    """
+    by_library = {row["library"]: row for row in rows}
+    ours, theirs = by_library.get("kmeanslab"), by_library.get("sklearn")
+    if ours is None:
+        return []
+    lines = [
+        f"memory: {'met' if ours['within_limit'] else 'missed'}, kmeanslab's peak is {ours['extra_mib']:.0f} MiB "
+        f"above X ({ours['x_mib']:.0f} MiB), target at most {EXTRA_LIMIT_MIB:.0f} MiB"
+        + ("" if theirs is None else f"; scikit-learn's {theirs['extra_mib']:.0f} MiB")
+    ]
+    if theirs is not None:
+        ratios = (
+            f"kmeanslab {ours['speedup']:.2f}x faster than scikit-learn in wall time, {ours['cpu_speedup']:.2f}x "
+            f"in CPU time (medians of {ours['repeats']} calls each), target {SPEEDUP_TARGET:.0f}x"
+        )
+        if ours["n"] == TARGET_ROWS:
+            lines.append(f"speed: {'met' if ours['speedup'] >= SPEEDUP_TARGET else 'missed'}, {ratios}")
+        else:
+            lines.append(f"speed on {ours['n']} rows (the target is for {TARGET_ROWS}): {ratios}")
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.silhouette", description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", help="where MNIST is (default: $KMEANSLAB_DATA)")
@@ -165,6 +195,8 @@ def main(argv=None) -> int:
     print(machine_summary())
     rows = run(X, labels, args.repeats, [lib.strip() for lib in args.libraries.split(",") if lib.strip()])
     _print_rows(rows)
+    for line in verdicts(rows):
+        print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0

@@ -404,3 +404,15 @@ def test_silhouette_benchmark_runs_both_libraries_in_subprocesses():
     assert ours["score"] == pytest.approx(theirs["score"], abs=1e-6)
     assert theirs["speedup"] == 1.0 and ours["speedup"] > 0 and ours["cpu_seconds"] > 0
     assert ours["n"] == 600 and ours["k"] == 3 and ours["within_limit"]
+    lines = bench.verdicts(rows)
+    assert lines[0].startswith("memory: met, kmeanslab's peak is ") and "scikit-learn's" in lines[0]
+    assert lines[1].startswith("speed on 600 rows (the target is for 60000): kmeanslab ")
+    # On the full data the speed line says met or missed, judged on the wall-time ratio.
+    full = [dict(row, n=60000) for row in rows]
+    for wall, cpu, verdict in ((6.0, 4.0, "met"), (4.9, 7.0, "missed")):
+        full[0].update(speedup=wall, cpu_speedup=cpu)
+        assert bench.verdicts(full)[1].startswith(
+            f"speed: {verdict}, kmeanslab {wall:.2f}x faster than scikit-learn in wall time, {cpu:.2f}x in CPU time"
+        )
+    full[0].update(extra_mib=300.0, within_limit=False)
+    assert bench.verdicts(full)[0].startswith("memory: missed, kmeanslab's peak is 300 MiB above X")
