@@ -16,9 +16,10 @@ class DemoConfig:
 
     Every number the report quotes from fits is a mean ± std over ``seeds`` seeds (5 by
     default; the figures of single fits show the first of them). The full configuration,
-    about 650 fits and 31 figures with MNIST and the text extra present, took 47 s of CPU
-    (one core; 37.5 s for the previous, smaller demo in the same conditions) on a 2-core
-    machine shared with other work (load 9); the MNIST section is 40% of it.
+    about 1130 fits and 37 figures with MNIST and the text extra present, took 38 s of CPU
+    (one core, second run: numba's kernels cached) and 69 s of wall time on a 2-core machine
+    shared with other work (load about 6); the choosing-k section's 481 small fits, six
+    figures and silhouettes are 5 s of CPU of it, the MNIST section the largest part.
     """
 
     seed: int = 0
