@@ -124,27 +124,28 @@ def _cluster_distance_sums(X: np.ndarray, codes: np.ndarray, k: int, metric: str
     n, d = X.shape
     cosine = metric == "cosine"
     all_columns = np.array([[0, d]], dtype=np.int64)
-    if cosine:
-        # Rows divided by their norms; all-zero features stay zero, and no tile multiplies them.
-        shift = np.zeros(d, dtype=X.dtype)
-        norms = np.empty(n, dtype=np.float64)
-        _kernels.transformed_sq_norms(X, all_columns, shift, np.ones(n, dtype=X.dtype), norms)
-        np.sqrt(norms, out=norms)
-        divisor = np.where(norms > 0, norms, 1.0).astype(X.dtype)
-    else:
-        shift = _shift(X, X.min(axis=0), X.max(axis=0))
-        divisor = np.ones(n, dtype=X.dtype)
-    # Sorted by cluster, and within a cluster by the first feature not at its shift: rows that
-    # start with the same run of zeros share a tile, so the tiles' supports are narrower (on
-    # MNIST-60k-shift, 55% of the features shared by two tiles instead of 63%).
-    first = np.empty(n, dtype=np.int64)
-    _kernels.first_differences(X, shift, first)
-    order = np.lexsort((first, codes)).astype(np.int64)
-    del first
-    sorted_codes = np.ascontiguousarray(codes[order])
-    starts = np.searchsorted(sorted_codes, np.arange(k + 1)).astype(np.int64)
     sums = np.zeros((n, k), dtype=np.float64)
+    # Every parallel kernel inside: small data run them all on one thread (see _PARALLEL_MIN_WORK).
     with compute_context(), _one_thread_if(n * n * (d + _SUM_COST) < _PARALLEL_MIN_WORK):
+        if cosine:
+            # Rows divided by their norms; all-zero features stay zero, and no tile multiplies them.
+            shift = np.zeros(d, dtype=X.dtype)
+            norms = np.empty(n, dtype=np.float64)
+            _kernels.transformed_sq_norms(X, all_columns, shift, np.ones(n, dtype=X.dtype), norms)
+            np.sqrt(norms, out=norms)
+            divisor = np.where(norms > 0, norms, 1.0).astype(X.dtype)
+        else:
+            shift = _shift(X, X.min(axis=0), X.max(axis=0))
+            divisor = np.ones(n, dtype=X.dtype)
+        # Sorted by cluster, and within a cluster by the first feature not at its shift: rows that
+        # start with the same run of zeros share a tile, so the tiles' supports are narrower (on
+        # MNIST-60k-shift, 55% of the features shared by two tiles instead of 63%).
+        first = np.empty(n, dtype=np.int64)
+        _kernels.first_differences(X, shift, first)
+        order = np.lexsort((first, codes)).astype(np.int64)
+        del first
+        sorted_codes = np.ascontiguousarray(codes[order])
+        starts = np.searchsorted(sorted_codes, np.arange(k + 1)).astype(np.int64)
         tile_rows = _tile_rows(n, d, X.itemsize, numba.get_num_threads())
         n_tiles = math.ceil(n / tile_rows)
         rounds = _tournament(n_tiles)
