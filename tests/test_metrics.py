@@ -119,11 +119,12 @@ def test_labels_may_be_strings_or_sparse_integers():
     tile=st.sampled_from([16, 32, 1024]),
     seed=st.integers(0, 10**6),
     cosine=st.booleans(),
+    grouped=st.booleans(),
 )
 # One feature, cosine: rows are exactly ±1 once divided by their norm (as scikit-learn's
 # normalize does), so a = b = 0 for some rows and their silhouette is 0, not ±1 from a residue.
-@example(n=8, d=1, k=3, tile=16, seed=8, cosine=True)
-def test_tiles_of_any_size_give_sklearn_values(n, d, k, tile, seed, cosine):
+@example(n=8, d=1, k=3, tile=16, seed=8, cosine=True, grouped=True)
+def test_tiles_of_any_size_give_sklearn_values(n, d, k, tile, seed, cosine, grouped):
     # Small tiles put cluster boundaries inside tiles and leave an odd tile count (a ghost in the
     # round-robin schedule); the result must not depend on where the tiles fall.
     rng = np.random.default_rng(seed)
@@ -134,6 +135,8 @@ def test_tiles_of_any_size_give_sklearn_values(n, d, k, tile, seed, cosine):
     metric = "cosine" if cosine else "euclidean"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(silhouette_module, "_TILE_ROWS", tile)
+        # Groups of pairs with their own sums (small data), or rounds of disjoint pairs (large).
+        patch.setattr(silhouette_module, "_MIN_GROUPS", 4 if grouped else 10**9)
         ours = metrics.silhouette_samples(X, labels, metric=metric)
     np.testing.assert_allclose(ours, skm.silhouette_samples(X, labels, metric=metric), rtol=1e-9, atol=1e-9)
 
@@ -184,7 +187,9 @@ def test_all_identical_rows_have_silhouette_zero():
     np.testing.assert_array_equal(values, np.zeros(6))
 
 
-def test_result_does_not_depend_on_the_number_of_threads():
+@pytest.mark.parametrize("grouped", [True, False])
+def test_result_does_not_depend_on_the_number_of_threads(grouped, monkeypatch):
+    monkeypatch.setattr(silhouette_module, "_MIN_GROUPS", 4 if grouped else 10**9)
     X = make_blobs(6000, centers=6, n_features=8, seed=1).data.astype(np.float32)
     labels = SKKMeans(6, n_init=1, random_state=0).fit_predict(X)
     previous = numba.get_num_threads()
@@ -219,6 +224,18 @@ def test_tournament_pairs_every_tile_once_in_disjoint_rounds():
         for r in rounds:
             tiles = [t for p in r.tolist() if p[0] >= 0 for t in set(p)]
             assert len(tiles) == len(set(tiles))  # no tile twice in a round: no two threads share rows
+
+
+def test_grouped_pairs_deal_every_pair_once():
+    rounds = silhouette_module._tournament(7)
+    pairs, starts = silhouette_module._grouped_pairs(rounds, 5)
+    assert sorted(tuple(sorted(p)) for p in pairs.tolist()) == list(
+        itertools.combinations_with_replacement(range(7), 2)
+    )
+    assert starts.tolist() == [0, 6, 12, 18, 23, 28]  # 28 pairs dealt round-robin into 5 groups
+    # As many groups as fit in the budget (64 MiB of n x k float64 copies), at most 16.
+    assert silhouette_module._groups(60000, 10) == 13 and silhouette_module._groups(1000, 3) == 16
+    assert silhouette_module._groups(10**6, 50) == 0
 
 
 def test_tile_rows_shrink_to_the_memory_budget():

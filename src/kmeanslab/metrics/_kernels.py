@@ -12,10 +12,18 @@ so every distance is computed once (the matrix is symmetric) and never more than
 of them exists per thread: memory ``O(threads * tile_rows * (tile_rows + d) + n * k)``, never
 ``n x n``.
 
-Pairs are scheduled in *rounds* of disjoint pairs (a round-robin tournament): within a round no
-two pairs touch the same tile, so the rounds' pairs run in parallel without locks, and each row's
-sums are added up in the order of the rounds, whatever the number of threads: the result does
-not depend on it.
+Pairs are scheduled in one of two ways, both without locks, and neither lets the result depend
+on the number of threads:
+
+* in *groups* (:func:`grouped_distance_sums`), when a few copies of the ``n x k`` sums fit in a
+  small budget: the caller deals the pairs into a fixed number of groups, each group adds its
+  pairs in a fixed order into its own copy, and the copies are added up in group order. No
+  thread waits for another until the end (on a busy machine a thread that loses its core
+  holds the others back at every barrier: 7% less wall time than the rounds on 30000 MNIST
+  rows, load 2-5);
+* in *rounds* of disjoint pairs (a round-robin tournament, :func:`cluster_distance_sums`) when
+  they do not: within a round no two pairs touch the same tile, so the rounds' pairs run in
+  parallel on the one copy, and each row's sums are added up in the order of the rounds.
 
 Rows are transformed as they are gathered: ``(x - shift) / divisor[row]``. The Euclidean distance
 uses ``divisor`` = 1 and a ``shift`` per feature (distances do not change under a common shift):
@@ -261,3 +269,33 @@ def cluster_distance_sums(X, order, tile_rows, rounds, supports, shift, divisor,
                     cosine,
                     sums,
                 )
+
+
+@njit(parallel=True, cache=True)
+def grouped_distance_sums(
+    X, order, tile_rows, pairs, group_starts, supports, shift, divisor, sq, labels, starts, cosine, group_sums
+):
+    """:func:`cluster_distance_sums` with no barrier between rounds: group g adds the tile pairs
+    ``pairs[group_starts[g]:group_starts[g + 1]]``, in that order, into its own ``group_sums[g]``
+    (n, k), zeroed by the caller, who adds the groups up in their order. The groups are fixed by
+    the caller, not by the threads, so the result does not depend on the number of threads; a
+    thread that loses its core for a while holds no other thread back.
+    """
+    for g in prange(group_sums.shape[0]):
+        target = group_sums[g]
+        for p in range(group_starts[g], group_starts[g + 1]):
+            _tile_pair(
+                X,
+                order,
+                tile_rows,
+                pairs[p, 0],
+                pairs[p, 1],
+                supports,
+                shift,
+                divisor,
+                sq,
+                labels,
+                starts,
+                cosine,
+                target,
+            )

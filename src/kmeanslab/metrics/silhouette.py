@@ -73,6 +73,28 @@ def _tile_rows(n: int, d: int, itemsize: int, threads: int) -> int:
     return int(min(rows, max(_MIN_TILE_ROWS, math.ceil(n / 4))))
 
 
+# Groups of tile pairs, each with its own (n, k) sums: as many as fit in the budget, at most
+# _MAX_GROUPS; fewer than _MIN_GROUPS and the rounds of the tournament are used instead.
+_MAX_GROUPS = 16
+_MIN_GROUPS = 4
+_GROUP_BUDGET_BYTES = 64 * 2**20
+
+
+def _groups(n: int, k: int) -> int:
+    """How many groups of tile pairs (a number that depends on the data's size, never on the threads)."""
+    return int(min(_MAX_GROUPS, _GROUP_BUDGET_BYTES // (8 * n * k)))
+
+
+def _grouped_pairs(rounds: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """The tournament's pairs dealt round-robin into ``groups`` groups: (pairs, group starts)."""
+    pairs = rounds.reshape(-1, 2)
+    pairs = pairs[pairs[:, 0] >= 0]
+    group = np.arange(pairs.shape[0]) % groups
+    by_group = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[by_group], np.arange(groups + 1)).astype(np.int64)
+    return np.ascontiguousarray(pairs[by_group]), starts
+
+
 def _tournament(n_tiles: int) -> np.ndarray:
     """Every pair of tiles once, in rounds of disjoint pairs: shape (rounds, pairs, 2), -1 idle.
 
@@ -153,9 +175,30 @@ def _cluster_distance_sums(X: np.ndarray, codes: np.ndarray, k: int, metric: str
         _kernels.tile_supports(X, order, tile_rows, shift, supports)
         sq = np.empty(n, dtype=np.float64)
         _kernels.transformed_sq_norms(X, all_columns, shift, divisor, sq)
-        _kernels.cluster_distance_sums(
-            X, order, tile_rows, rounds, supports, shift, divisor, sq[order], sorted_codes, starts, cosine, sums
-        )
+        groups = _groups(n, k)
+        if groups >= _MIN_GROUPS:
+            pairs, group_starts = _grouped_pairs(rounds, groups)
+            group_sums = np.zeros((groups, n, k), dtype=np.float64)
+            _kernels.grouped_distance_sums(
+                X,
+                order,
+                tile_rows,
+                pairs,
+                group_starts,
+                supports,
+                shift,
+                divisor,
+                sq[order],
+                sorted_codes,
+                starts,
+                cosine,
+                group_sums,
+            )
+            np.sum(group_sums, axis=0, out=sums)
+        else:
+            _kernels.cluster_distance_sums(
+                X, order, tile_rows, rounds, supports, shift, divisor, sq[order], sorted_codes, starts, cosine, sums
+            )
     return sums, order
 
 
@@ -182,7 +225,9 @@ def silhouette_samples(X: Any, labels: Any, *, metric: str = "euclidean") -> np.
 
     Exact: every pairwise distance is computed once, in tiles of a few hundred rows (a BLAS
     product per pair of tiles, summed at once into per-cluster totals), so memory stays
-    ``O(threads * tile² + n * k)`` (never ``n x n``), and the work is half of scikit-learn's
+    ``O(threads * tile² + n * k)`` (never ``n x n``; up to 16 copies of the ``n x k`` totals
+    where they fit in 64 MiB, so that the threads need not wait for each other), and the work
+    is half of scikit-learn's
     (less on sparse data: two tiles multiply only the features both of them have).
     Values equal :func:`sklearn.metrics.silhouette_samples` to 1e-10 relative or better in
     float64 (blobs, digits, Old Faithful); float32 data are multiplied in float32 (distances
