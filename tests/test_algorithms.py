@@ -20,10 +20,10 @@ from sklearn.datasets import load_digits, make_blobs
 from sklearn.preprocessing import scale
 
 from kmeanslab import KMeans, _core
-from kmeanslab._assigners import choose_algorithm, make_assigner
 from kmeanslab._core import row_sq_norms
 from kmeanslab.cluster import _lloyd as engine
 from kmeanslab.cluster import lloyd
+from kmeanslab.cluster._assigners import choose_algorithm, make_assigner
 
 PRUNING = ("hamerly", "elkan", "yinyang")
 

@@ -106,6 +106,14 @@ def test_the_five_blobs_of_the_issue_have_their_knee_at_five_for_every_range(fiv
         assert "knee: k=5" in capsys.readouterr().out, ks
 
 
+def test_choose_k_puts_the_knee_of_the_five_blobs_at_five_for_every_range():
+    X = make_blobs(500, centers=FIVE_CENTRES, std=1.0, seed=0).data
+    for stop in (8, 12, 20):
+        result = ex.choose_k(X, range(1, stop + 1), criteria=["elbow", "silhouette"], seed=0)
+        assert result.choices == {"silhouette": 5, "elbow": 5}, stop
+        assert list(result.table.index) == list(range(1, stop + 1))
+
+
 def test_elbow_knee_at_the_true_k_of_blobs():
     for k in (2, 3, 6):
         X = make_blobs(100 * k, centers=well_separated_centres(k, 2, seed=k), seed=k).data
@@ -274,6 +282,14 @@ def test_plot_criteria_marks_each_choice_and_the_recommendation(faithful_choice)
     assert "k = 2 recommended" in fig.get_suptitle()
     with pytest.raises(InputError, match="no criterion column"):
         plots.plot_criteria(pd.DataFrame({"x": [1.0]}))
+    # A report's column: two panels per row, 7 inches wide, the panels in proportion.
+    narrow = plots.plot_criteria(result.table, result.choices, result.k, columns=2, width=7.0)
+    assert narrow.get_size_inches() == pytest.approx([7.0, 3 * 3.3 * 3.5 / 4.2])
+    assert [ax.get_title() for ax in narrow.axes if ax.get_visible()] == titles
+    with pytest.raises(InputError, match="width=0 is not valid; expected a positive number of inches"):
+        plots.plot_criteria(result.table, width=0)
+    with pytest.raises(InputError, match="columns=0"):
+        plots.plot_criteria(result.table, columns=0)
 
 
 def test_plot_silhouette_draws_one_profile_per_cluster():

@@ -138,7 +138,7 @@ def test_cli_fit_on_a_scheduler(client, tmp_path, capsys):
     np.savetxt(tmp_path / "x.csv", BLOBS[:1000], delimiter=",")
     address = client.scheduler.address
     assert main(["fit", str(tmp_path / "x.csv"), "-k", "3", "--scheduler", address, "--out", str(tmp_path / "o")]) == 0
-    labels = np.loadtxt(tmp_path / "o" / "labels.csv", skiprows=1)
+    labels = np.loadtxt(tmp_path / "o" / "labels.csv", delimiter=",", skiprows=1, usecols=1)
     assert labels.shape == (1000,) and set(np.unique(labels)) == {0, 1, 2}
     assert main(["fit", str(tmp_path / "x.csv"), "--scheduler", "local:x"]) == 2
     assert "expected local:N" in capsys.readouterr().err
@@ -162,7 +162,7 @@ def test_cli_fit_on_a_local_cluster(tmp_path, monkeypatch, capsys):
         main(["fit", str(tmp_path / "x.csv"), "-k", "7", "--scheduler", "local:2", "--out", str(tmp_path / "o")]) == 0
     )
     assert seen == [(4, [1, 1], 2)]  # two processes of one thread, two blocks per worker
-    labels = np.loadtxt(tmp_path / "o" / "labels.csv", skiprows=1)
+    labels = np.loadtxt(tmp_path / "o" / "labels.csv", delimiter=",", skiprows=1, usecols=1)
     assert labels.shape == (800,) and len(np.unique(labels)) == 7
     assert "cluster sizes" in capsys.readouterr().out
 

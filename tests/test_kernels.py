@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from kmeanslab import _kernels
-from kmeanslab._assigners import _NO_GROUPS, ClusterSums, center_separations, yinyang_groups
 from kmeanslab._core import (
     CenterArrays,
     Layout,
@@ -21,6 +20,8 @@ from kmeanslab._core import (
     rounding_margin,
     row_sq_norms,
 )
+from kmeanslab._kernels import _common, dots, elkan, hamerly, lloyd, sums, yinyang
+from kmeanslab.cluster._assigners import ClusterSums, center_separations, yinyang_groups
 
 
 def _brute_sq_dists(X, C):
@@ -36,52 +37,71 @@ def _layouts(n, d, k, itemsize):
     return [base, other]
 
 
-def _dense(X, centers, layout, weights=None, mode=_kernels.MODE_LLOYD, lower_cols=1, groups=_NO_GROUPS):
+_NO_GROUPS = np.empty(0, dtype=np.int64)
+
+
+def _dense(X, centers, layout, weights=None, mode="lloyd", lower_cols=1, groups=_NO_GROUPS):
+    """One dense pass: Lloyd's, or the bound initialisation of a pruning algorithm."""
     n, d = X.shape
     k = len(centers)
     arrays = CenterArrays.build(centers, layout, X.dtype)
     labels = np.full(n, -1, dtype=np.int32)
     min_d2 = np.empty(n)
-    upper = np.empty(n if mode else 0, dtype=np.float32)
-    lower = np.empty((n, lower_cols) if mode else (0, 1), dtype=np.float32)
-    glower = np.empty(n if mode else 0, dtype=np.float32)
+    upper = np.empty(n, dtype=np.float32)
+    lower = np.empty((n, lower_cols), dtype=np.float32)
+    glower = np.empty(n, dtype=np.float32)
     sums = np.empty((layout.n_slabs, k, d))
     wsums = np.empty((layout.n_slabs, k))
     stats = np.empty((layout.n_slabs, 2))
     n_groups = int(groups.max()) + 1 if len(groups) else 0
+    head = (
+        X,
+        arrays.C,
+        arrays.CT,
+        arrays.c_half,
+        arrays.n_in_3tiles,
+        row_sq_norms(X),
+        _weights_arg(weights),
+        layout.chunk,
+        layout.slab_rows,
+        arrays.tiles,
+        layout.center_block,
+    )
+    bounds = (rounding_margin(d, X.dtype), float(arrays.c_sq.max()), np.zeros(k))
     with compute_context():
-        _kernels.dense_pass(
-            X,
-            arrays.C,
-            arrays.CT,
-            arrays.c_half,
-            row_sq_norms(X),
-            _weights_arg(weights),
-            layout.chunk,
-            layout.slab_rows,
-            layout.use_blas,
-            layout.center_block,
-            arrays.n3,
-            mode,
-            groups,
-            rounding_margin(d, X.dtype),
-            float(arrays.c_sq.max()),
-            np.zeros(k),
-            np.zeros(n_groups),
-            0.0,
-            labels,
-            min_d2,
-            upper,
-            lower,
-            glower,
-            sums,
-            wsums,
-            stats,
-            True,
-            np.empty(1, np.int32),
-            np.empty(1, np.int32),
-            0,
-        )
+        if mode == "lloyd":
+            moves = np.empty(1, np.int32)
+            _kernels.run(
+                lloyd.lloyd_pass, layout.n_slabs, *head, labels, min_d2, sums, wsums, stats, True, moves, moves, 0
+            )
+        elif mode == "hamerly":
+            _kernels.run(
+                hamerly.hamerly_init, layout.n_slabs, *head, *bounds, 0.0, labels, upper, lower, sums, wsums, stats
+            )
+        elif mode == "elkan":
+            _kernels.run(
+                elkan.elkan_init, layout.n_slabs, *head, *bounds, 0.0, labels, upper, lower, glower, sums, wsums, stats
+            )
+        else:
+            margin, cmax_sq, drift_sum = bounds
+            _kernels.run(
+                yinyang.yinyang_init,
+                layout.n_slabs,
+                *head,
+                groups,
+                margin,
+                cmax_sq,
+                drift_sum,
+                np.zeros(n_groups),
+                0.0,
+                labels,
+                upper,
+                lower,
+                glower,
+                sums,
+                wsums,
+                stats,
+            )
     return dict(
         labels=labels,
         min_d2=min_d2,
@@ -122,23 +142,22 @@ def test_both_dot_sources_match_brute_force(dtype, k):
     for layout in _layouts(len(X), 50, k, X.itemsize):
         arrays = CenterArrays.build(C, layout, dtype)
         cols = arrays.CT.shape[1] if layout.use_blas else arrays.C.shape[0]
-        dots = np.empty((len(X) + 4, cols), dtype=dtype)
+        out = np.empty((len(X) + 4, cols), dtype=dtype)
         rows = np.empty(len(X) + 4, dtype=np.int64)
-        _kernels._chunk_dots(
+        dots.chunk_dots(
             X,
             rows,
             len(X),
             0,
-            arrays.C,
+            arrays.tiles,
             arrays.CT,
-            layout.use_blas,
             max(3, layout.center_block),
-            arrays.n3,
+            arrays.n_in_3tiles,
             np.empty((len(X), 50), dtype),
-            dots,
+            out,
         )
         tol = 1e-10 if dtype == np.float64 else 1e-4
-        np.testing.assert_allclose(dots[: len(X), :k], ref, rtol=tol, atol=tol)
+        np.testing.assert_allclose(out[: len(X), :k], ref, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -154,8 +173,8 @@ def test_tiled_dot_products_do_not_depend_on_the_rows_position(dtype):
         rows = np.empty(len(order) + 4, dtype=np.int64)
         rows[: len(order)] = order
         out = np.empty((len(order) + 4, arrays.C.shape[0]), dtype=dtype)
-        _kernels._chunk_dots(
-            X, rows, len(order), -1, arrays.C, arrays.CT, False, 3, arrays.n3, np.empty((1, 100), dtype), out
+        dots.chunk_dots(
+            X, rows, len(order), -1, arrays.tiles, arrays.CT, 3, arrays.n_in_3tiles, np.empty((1, 100), dtype), out
         )
         return out[: len(order)]
 
@@ -169,7 +188,7 @@ def test_nearest_breaks_ties_to_the_lowest_index(k):
     c_half = np.zeros(k)
     row = np.zeros(k)
     row[[2, 4]] = 1.0  # the two smallest values, equal
-    assert _kernels._nearest(row, c_half, k) == (2, -1.0)
+    assert dots.nearest(row, c_half, k) == (2, -1.0)
 
 
 # --------------------------------------------------------------------------- assignment and sums
@@ -239,14 +258,20 @@ def test_incremental_sums_match_a_recount():
     assert sums.since_count == moved.sum()  # updated from the moves, not recounted
 
 
-def test_reduce_slabs_is_numpy_sum_in_slab_order():
+def test_slab_sums_are_reduced_in_slab_order():
+    """Whole slabs are added one after another, in slab order: a plain loop gives the same bits."""
     rng = np.random.default_rng(4)
     parts = rng.normal(size=(7, 5, 3)) * 10.0 ** rng.integers(-8, 8, size=(7, 5, 3))
     weights = rng.normal(size=(7, 5))
-    out, out_w = np.empty((5, 3)), np.empty(5)
-    _kernels.reduce_slabs(parts, weights, out, out_w)
-    assert out.tobytes() == parts.sum(axis=0).tobytes()
-    assert out_w.tobytes() == weights.sum(axis=0).tobytes()
+    cluster_sums = ClusterSums(np.zeros((10, 3)), 5, None, Layout.for_shape(10, 3, 5, 8))
+    cluster_sums._slab_sums, cluster_sums._slab_wsums = parts, weights
+    cluster_sums.from_slabs()
+    out, out_w = parts[0].copy(), weights[0].copy()
+    for s in range(1, 7):
+        out += parts[s]
+        out_w += weights[s]
+    assert cluster_sums.sums.tobytes() == out.tobytes()
+    assert cluster_sums.wsums.tobytes() == out_w.tobytes()
 
 
 def test_feature_moments():
@@ -272,9 +297,8 @@ def test_dense_pass_bounds_hold_for_the_true_distances(dtype, mode):
     n, k = len(X), len(C)
     groups = yinyang_groups(C, 4) if mode == "yinyang" else _NO_GROUPS
     cols = {"hamerly": 1, "yinyang": int(groups.max()) + 1 if len(groups) else 1, "elkan": k}[mode]
-    code = {"hamerly": _kernels.MODE_HAMERLY, "yinyang": _kernels.MODE_YINYANG, "elkan": _kernels.MODE_ELKAN}[mode]
     for layout in _layouts(n, 64, k, X.itemsize):
-        out = _dense(X, C, layout, mode=code, lower_cols=cols, groups=groups)
+        out = _dense(X, C, layout, mode=mode, lower_cols=cols, groups=groups)
         labels = out["labels"]
         own = true[np.arange(n), labels]
         assert np.all(out["upper"] >= own)
@@ -296,9 +320,9 @@ def test_float32_rounding_helpers_round_outwards():
         [np.random.default_rng(7).normal(size=1000) * 10.0 ** np.arange(-5, 5).repeat(100), [0.0, 1e-40]]
     )
     for v in values:
-        assert np.float64(_kernels._up32(v)) >= v
-        assert np.float64(_kernels._down32(v)) <= v
-    assert np.isinf(_kernels._up32(np.inf)) and _kernels._down32(np.inf) > 1e38
+        assert np.float64(_common.up32(v)) >= v
+        assert np.float64(_common.down32(v)) <= v
+    assert np.isinf(_common.up32(np.inf)) and _common.down32(np.inf) > 1e38
 
 
 def test_center_separations_never_exceed_the_true_half_distances():
@@ -352,3 +376,54 @@ def test_pruned_steps_on_small_data_give_lloyds_labels(algorithm, d, dtype, monk
     assert got.extra["algorithm"] == algorithm
     # The bounds did their work: some steps skipped the dense pass.
     assert any(not step["dense"] for step in made[-1].stats)
+
+
+# --------------------------------------------------------------------------- small problems
+
+
+def test_small_problems_are_told_by_their_shape_alone():
+    assert Layout.for_shape(272, 2, 2, 8).small  # Old Faithful at k = 2
+    assert Layout.for_shape(2**14, 2, 2, 8).small
+    assert not Layout.for_shape(2**14 + 1, 2, 2, 8).small
+    assert not Layout.for_shape(10000, 784, 10, 4).small
+    assert all(kernel in _kernels.small.TWINS for kernel in (lloyd.lloyd_pass, sums.apply_moves, sums.accumulate))
+
+
+def _small_cases():
+    from sklearn.datasets import make_blobs
+
+    from kmeanslab.datasets import load_faithful
+
+    rng = np.random.default_rng(12)
+    blobs, _ = make_blobs(300, n_features=5, centers=6, random_state=3)
+    ties = rng.integers(0, 3, size=(200, 2)).astype(np.float64)  # many equal rows and tied distances
+    return [
+        ("faithful", load_faithful().data, 2, None),
+        ("faithful k=5", load_faithful().data, 5, None),
+        ("blobs float32", blobs.astype(np.float32), 6, None),
+        ("blobs weighted", blobs, 4, rng.uniform(0.0, 3.0, len(blobs))),
+        ("ties", ties, 3, None),
+        ("one cluster", blobs[:50], 1, None),
+        ("wide", rng.normal(size=(40, 60)), 3, None),  # d >= 48: the register-tiled kernel when compiled
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_small_problems_give_the_compiled_kernels_labels(case, monkeypatch):
+    """The NumPy twins and the compiled kernels: same labels, same iterations, same seeding."""
+    from kmeanslab import KMeans, _core
+
+    name, X, k, weights = _small_cases()[case]
+    assert Layout.for_shape(len(X), X.shape[1], k, X.itemsize).small, name
+    params = dict(n_clusters=k, random_state=0, n_init=2, tol=0.0)
+    small = KMeans(**params).fit(X, sample_weight=weights)
+    small_predicted = small.predict(X)
+    monkeypatch.setattr(_core, "SMALL_WORK", -1)
+    assert not Layout.for_shape(len(X), X.shape[1], k, X.itemsize).small
+    compiled = KMeans(**params).fit(X, sample_weight=weights)
+    np.testing.assert_array_equal(small.labels_, compiled.labels_, err_msg=name)
+    assert small.n_iter_ == compiled.n_iter_
+    rtol = 1e-5 if X.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(small.cluster_centers_, compiled.cluster_centers_, rtol=rtol, atol=rtol)
+    assert small.inertia_ == pytest.approx(compiled.inertia_, rel=rtol)
+    np.testing.assert_array_equal(small_predicted, compiled.predict(X))

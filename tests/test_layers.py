@@ -3,7 +3,7 @@ modules inside a function, and every module importing only from its own layer or
 
 Layers, bottom to top (a module's layer is the first name under ``kmeanslab``)::
 
-    errors, _version < validation, io < _kernels < _core < scale < cluster, _assigners
+    errors, _version < validation, io < _kernels < _core < scale < cluster
         < datasets < metrics < experiments < text < cli < the package __init__
 
 Optional extras (dask, distributed, pyarrow, tokenizers, safetensors, the MiniLM model) may be
@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("_kernels",),
     ("_core",),
     ("scale",),
-    ("cluster", "_assigners"),
+    ("cluster",),
     ("datasets",),
     ("metrics",),
     ("experiments",),
@@ -255,7 +255,7 @@ def test_the_graph_is_read_from_the_source():
     edges = _graph()
     assert "kmeanslab.cluster._lloyd" in MODULES and "kmeanslab.scale._local" in MODULES
     assert "kmeanslab.scale" in edges["kmeanslab.cluster._lloyd"]
-    assert "kmeanslab._assigners" in edges["kmeanslab.cluster._lloyd"]
+    assert "kmeanslab.cluster._assigners" in edges["kmeanslab.cluster._lloyd"]
     assert "kmeanslab.io" in edges["kmeanslab.io.model_file"]  # from . import atomic_write
     assert "kmeanslab.scale" not in edges["kmeanslab.scale._local"]  # its own package: already loaded
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -119,11 +119,12 @@ def test_labels_may_be_strings_or_sparse_integers():
     tile=st.sampled_from([16, 32, 1024]),
     seed=st.integers(0, 10**6),
     cosine=st.booleans(),
+    grouped=st.booleans(),
 )
 # One feature, cosine: rows are exactly ±1 once divided by their norm (as scikit-learn's
 # normalize does), so a = b = 0 for some rows and their silhouette is 0, not ±1 from a residue.
-@example(n=8, d=1, k=3, tile=16, seed=8, cosine=True)
-def test_tiles_of_any_size_give_sklearn_values(n, d, k, tile, seed, cosine):
+@example(n=8, d=1, k=3, tile=16, seed=8, cosine=True, grouped=True)
+def test_tiles_of_any_size_give_sklearn_values(n, d, k, tile, seed, cosine, grouped):
     # Small tiles put cluster boundaries inside tiles and leave an odd tile count (a ghost in the
     # round-robin schedule); the result must not depend on where the tiles fall.
     rng = np.random.default_rng(seed)
@@ -134,6 +135,8 @@ def test_tiles_of_any_size_give_sklearn_values(n, d, k, tile, seed, cosine):
     metric = "cosine" if cosine else "euclidean"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(silhouette_module, "_TILE_ROWS", tile)
+        # Groups of pairs with their own sums (small data), or rounds of disjoint pairs (large).
+        patch.setattr(silhouette_module, "_MIN_GROUPS", 4 if grouped else 10**9)
         ours = metrics.silhouette_samples(X, labels, metric=metric)
     np.testing.assert_allclose(ours, skm.silhouette_samples(X, labels, metric=metric), rtol=1e-9, atol=1e-9)
 
@@ -150,12 +153,43 @@ def test_constant_and_zero_features_change_nothing():
     )
 
 
+def test_tiles_that_share_no_feature_give_sklearn_values():
+    # Cluster c has values only in features 3c .. 3c+2 (plus one row of cluster 0 that has every
+    # feature): with 16-row tiles most pairs of tiles share no feature at all and multiply
+    # nothing, some share a few; the distances must not notice.
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(4), 40)
+    X = np.zeros((160, 12))
+    for c in range(4):
+        X[labels == c, 3 * c : 3 * c + 3] = rng.normal(2.0, 1.0, size=(40, 3))
+    X[5] = rng.normal(size=12)
+    order = rng.permutation(160)
+    X, labels = X[order], labels[order]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(silhouette_module, "_TILE_ROWS", 16)
+        for metric in ("euclidean", "cosine"):
+            ours = metrics.silhouette_samples(X, labels, metric=metric)
+            np.testing.assert_allclose(ours, skm.silhouette_samples(X, labels, metric=metric), rtol=1e-10, atol=1e-12)
+        single = metrics.silhouette_samples(X.astype(np.float32), labels)
+    np.testing.assert_allclose(single, skm.silhouette_samples(X, labels), atol=2e-6)
+
+
+def test_the_euclidean_shift_is_zero_on_mostly_zero_features():
+    X = np.array([[0.0, 1.0, 5.0, 2.0], [0.0, 2.0, 5.0, 0.0], [3.0, 6.0, 5.0, 0.0], [0.0, 3.0, 5.0, 1.0]])
+    # Features: mostly zeros -> 0; no zeros -> the mean (3); constant -> its value; half zeros -> 0.
+    shift = silhouette_module._shift(X, X.min(axis=0), X.max(axis=0))
+    np.testing.assert_array_equal(shift, [0.0, 3.0, 5.0, 0.0])
+    assert shift.dtype == X.dtype
+
+
 def test_all_identical_rows_have_silhouette_zero():
     values = metrics.silhouette_samples(np.ones((6, 3)), [0, 0, 1, 1, 2, 2])
     np.testing.assert_array_equal(values, np.zeros(6))
 
 
-def test_result_does_not_depend_on_the_number_of_threads():
+@pytest.mark.parametrize("grouped", [True, False])
+def test_result_does_not_depend_on_the_number_of_threads(grouped, monkeypatch):
+    monkeypatch.setattr(silhouette_module, "_MIN_GROUPS", 4 if grouped else 10**9)
     X = make_blobs(6000, centers=6, n_features=8, seed=1).data.astype(np.float32)
     labels = SKKMeans(6, n_init=1, random_state=0).fit_predict(X)
     previous = numba.get_num_threads()
@@ -190,6 +224,18 @@ def test_tournament_pairs_every_tile_once_in_disjoint_rounds():
         for r in rounds:
             tiles = [t for p in r.tolist() if p[0] >= 0 for t in set(p)]
             assert len(tiles) == len(set(tiles))  # no tile twice in a round: no two threads share rows
+
+
+def test_grouped_pairs_deal_every_pair_once():
+    rounds = silhouette_module._tournament(7)
+    pairs, starts = silhouette_module._grouped_pairs(rounds, 5)
+    assert sorted(tuple(sorted(p)) for p in pairs.tolist()) == list(
+        itertools.combinations_with_replacement(range(7), 2)
+    )
+    assert starts.tolist() == [0, 6, 12, 18, 23, 28]  # 28 pairs dealt round-robin into 5 groups
+    # As many groups as fit in the budget (64 MiB of n x k float64 copies), at most 16.
+    assert silhouette_module._groups(60000, 10) == 13 and silhouette_module._groups(1000, 3) == 16
+    assert silhouette_module._groups(10**6, 50) == 0
 
 
 def test_tile_rows_shrink_to_the_memory_budget():
@@ -375,3 +421,15 @@ def test_silhouette_benchmark_runs_both_libraries_in_subprocesses():
     assert ours["score"] == pytest.approx(theirs["score"], abs=1e-6)
     assert theirs["speedup"] == 1.0 and ours["speedup"] > 0 and ours["cpu_seconds"] > 0
     assert ours["n"] == 600 and ours["k"] == 3 and ours["within_limit"]
+    lines = bench.verdicts(rows)
+    assert lines[0].startswith("memory: met, kmeanslab's peak is ") and "scikit-learn's" in lines[0]
+    assert lines[1].startswith("speed on 600 rows (the target is for 60000): kmeanslab ")
+    # On the full data the speed line says met or missed, judged on the wall-time ratio.
+    full = [dict(row, n=60000) for row in rows]
+    for wall, cpu, verdict in ((6.0, 4.0, "met"), (4.9, 7.0, "missed")):
+        full[0].update(speedup=wall, cpu_speedup=cpu)
+        assert bench.verdicts(full)[1].startswith(
+            f"speed: {verdict}, kmeanslab {wall:.2f}x faster than scikit-learn in wall time, {cpu:.2f}x in CPU time"
+        )
+    full[0].update(extra_mib=300.0, within_limit=False)
+    assert bench.verdicts(full)[0].startswith("memory: missed, kmeanslab's peak is 300 MiB above X")

@@ -12,7 +12,8 @@ from sklearn.datasets import load_digits, make_blobs
 from sklearn.preprocessing import scale
 from sklearn.utils.estimator_checks import check_estimator
 
-from kmeanslab import InputError, KMeans, MiniBatchKMeans, _assigners, _core
+from kmeanslab import InputError, KMeans, MiniBatchKMeans, _core
+from kmeanslab.cluster import _assigners
 from kmeanslab.cluster import _minibatch as minibatch
 
 BLOBS = make_blobs(4000, n_features=8, centers=10, cluster_std=1.5, random_state=7)[0]

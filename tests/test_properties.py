@@ -17,11 +17,21 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from kmeanslab import KMeans, _core, associate_centroids
-from kmeanslab._assigners import ALGORITHMS
 from kmeanslab._core import assign, inertia, row_sq_norms
 from kmeanslab.cluster import EMPTY_POLICIES, lloyd
+from kmeanslab.cluster._assigners import ALGORITHMS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True, scope="module", params=["numpy twins", "compiled kernels"])
+def engine_path(request):
+    """Every property on both paths: data this small runs the kernels' NumPy twins (see
+    kmeanslab._kernels.small); with the threshold below every shape, the compiled kernels."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "compiled kernels":
+            patch.setattr(_core, "SMALL_WORK", -1)
+        yield request.param
 
 
 @st.composite

@@ -45,6 +45,12 @@ FIGURES_WITHOUT_MNIST = {
     "digits-accuracy-vs-k",
     "digits-inits",
     "digits-init-curves",
+    "choosing-k-faithful-criteria",
+    "choosing-k-faithful-silhouette",
+    "choosing-k-blobs-criteria",
+    "choosing-k-blobs-silhouette",
+    "choosing-k-digits-criteria",
+    "choosing-k-digits-silhouette",
 }
 MNIST_FIGURES = {
     "mnist-centroids-k10",
@@ -58,7 +64,7 @@ MNIST_FIGURES = {
     "mnist-accuracy-vs-k",
 }
 TEXT_FIGURES = {"text-tokens", "text-sentences"}
-SECTIONS = ["faithful", "blobs", "digits01", "digits", "mnist", "text"]
+SECTIONS = ["faithful", "blobs", "digits01", "digits", "choosing-k", "mnist", "text"]
 
 # Fewer fits than DemoConfig.quick(): every section and figure, a few seconds. Two seeds, so
 # that every mean ± std has a spread, and each of the two runs is exactly mean ± std.
@@ -168,12 +174,25 @@ INIT_TABLE = [
 ]
 SCORE_TABLE = ["k", "test accuracy", "error rate", "ARI", "NMI", "purity", "seeds"]
 ELBOW_TABLE = ["k", "training J", "validation J", "iterations", "knee"]
+CRITERIA_TABLE = [
+    "k",
+    "training J",
+    "validation J",
+    "silhouette",
+    "Calinski-Harabasz",
+    "Davies-Bouldin",
+    "gap ± s_k",
+    "stability (ARI)",
+    "chosen by",
+    "recommended",
+]
 FAITHFUL_TABLE = ["k", "iterations", "J first iteration", "J final", f"J over {TINY.seeds} seeds", "cluster sizes"]
 SECTION_TABLES = {
     "faithful": [FAITHFUL_TABLE, FAITHFUL_TABLE],
     "blobs": [ELBOW_TABLE],
     "digits01": [ELBOW_TABLE],
     "digits": [ELBOW_TABLE, SCORE_TABLE, INIT_TABLE],
+    "choosing-k": [CRITERIA_TABLE] * 3,
     "mnist": [ELBOW_TABLE, INIT_TABLE, SCORE_TABLE],
     "text": [],
 }
@@ -182,6 +201,7 @@ HEADINGS = {
     "blobs": "Synthetic blobs: the elbow, with validation",
     "digits01": "Digits 0 and 1: k = 2",
     "digits": "Digits 0–9: clusters as a classifier",
+    "choosing-k": "Choosing k: silhouette, gap, elbow, Calinski-Harabasz, Davies-Bouldin and stability",
 }
 FIGURE = re.compile(r'<img [^>]*alt="([^"]*)"[^>]*>\n<figcaption>(.*?)</figcaption>', flags=re.S)
 
@@ -414,6 +434,40 @@ def test_demo_without_mnist_or_text_says_how_to_add_them(tmp_path, monkeypatch):
     assert f"over 2 seeds, {row['accuracy_mean']:.3f} ± {row['accuracy_std']:.3f}" in digits
     # Alt texts say what the figures show, with their numbers.
     assert any(alt.startswith("Line chart of the synthetic blobs") and "knee at k = 4" in alt for alt in page.alts)
+    check_choosing_k(page, text, results["sections"]["choosing-k"])
+
+
+def check_choosing_k(page: _Page, text: str, choosing: dict) -> None:
+    """The choosing-k section: Old Faithful gets 2, the blobs their 4 centres, and the page says
+    what results.json holds (the digits' k is whatever the criteria say)."""
+    assert choosing["recommended"]["faithful"] == 2 and choosing["recommended"]["blobs"] == 4
+    body = plain(section_html(text, "choosing-k"))
+    rows = re.findall(r"<tbody>(.*?)</tbody>", body, flags=re.S)
+    for (key, ks), table_rows in zip(
+        [("faithful", TINY.choosek_faithful_ks), ("blobs", TINY.choosek_blobs_ks), ("digits", TINY.choosek_digits_ks)],
+        rows,
+    ):
+        entry = choosing[key]
+        assert choosing["recommended"][key] == entry["k"]
+        assert [row["k"] for row in choosing[f"{key}_criteria"]] == list(ks)
+        assert entry["summary"].startswith(f"k = {entry['k']}: ") and entry["summary"] in body
+        assert set(entry["supporters"]) == {name for name, k in entry["choices"].items() if k == entry["k"]}
+        # The recommended row is marked, and only it; each criterion's name sits in its k's row.
+        marked = re.findall(r'<tr><th scope="row">(\d+)</th>(?:(?!</tr>).)*◀</td></tr>', table_rows, flags=re.S)
+        assert marked == [str(entry["k"])], key
+        # The knife plot is of one of the fits that the row's mean ± std is over, on the training rows.
+        row = next(row for row in choosing[f"{key}_criteria"] if row["k"] == entry["k"])
+        spread = row["silhouette_std"] * math.sqrt(TINY.choosek_repeats) + 1e-9
+        assert abs(entry["silhouette"] - row["silhouette_mean"]) <= spread
+        n = {"faithful": 272, "blobs": TINY.blobs_n, "digits": 1797}[key]
+        assert sum(entry["cluster_sizes"]) == n - math.ceil(0.2 * n)
+        assert any(
+            alt.startswith(f"Silhouette plot of {name} at k = {entry['k']}")
+            and f"mean {entry['silhouette']:.3f}" in alt
+            for alt in page.alts
+            for name in ("Old Faithful", "the synthetic blobs", "the ten digits")
+        )
+    assert "That is the k expected: 2" in body and "That is the k expected: 4" in body
 
 
 @pytest.mark.data

@@ -16,6 +16,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from . import _kernels
+from ._kernels.small import SMALL_WORK
 
 # Dot products come from a register-tiled numba kernel or from BLAS (see _kernels). Measured on
 # MNIST (d=784, 2-core Zen3): the tiled kernel wins up to k≈40 (a BLAS product with few
@@ -56,6 +57,8 @@ class Layout:
 
     ``use_blas`` picks the source of the dot products (BLAS, or the register-tiled kernel with
     ``center_block`` centres per cache block); both give the same labels up to rounding.
+    ``small`` problems (``n * k * d`` at most :data:`kmeanslab._kernels.small.SMALL_WORK`) run
+    the kernels' NumPy twins instead of compiling the kernels: decided from the shape alone.
     """
 
     n: int
@@ -64,6 +67,7 @@ class Layout:
     n_slabs: int
     use_blas: bool = True
     center_block: int = 0
+    small: bool = False
 
     @classmethod
     def for_shape(cls, n: int, d: int, k: int, itemsize: int) -> Layout:
@@ -89,6 +93,7 @@ class Layout:
             n_slabs=n_slabs,
             use_blas=use_blas,
             center_block=0 if use_blas else block,
+            small=n * k * d <= SMALL_WORK,
         )
 
 
@@ -96,16 +101,19 @@ class Layout:
 class CenterArrays:
     """Centres laid out for the kernels of one :class:`Layout` (rebuilt whenever they move).
 
-    ``C`` (k_pad, d) in the data's dtype (the tiled kernel needs k_pad >= 2), ``CT`` its
-    transpose for BLAS, ``c_half`` ||c||²/2 in the data's dtype, ``c_sq`` ||c||² in float64,
-    ``n3`` the centres the tiled kernel handles three at a time.
+    ``C`` (k_pad, d) in the data's dtype (the tiled kernel needs k_pad >= 2), ``c_half``
+    ||c||²/2 in the data's dtype, ``c_sq`` ||c||² in float64. The source of the dot products
+    is told by which of ``CT`` and ``tiles`` is None (numba then compiles only that one):
+    ``CT`` the transpose of ``C`` for BLAS, or ``tiles`` (``C`` itself) for the register-tiled
+    kernel, of which ``n_in_3tiles`` centres are handled three at a time (the rest two at a time).
     """
 
     C: np.ndarray
-    CT: np.ndarray
+    CT: np.ndarray | None
     c_half: np.ndarray
     c_sq: np.ndarray
-    n3: int
+    n_in_3tiles: int
+    tiles: np.ndarray | None = None
 
     @classmethod
     def build(cls, centers: np.ndarray, layout: Layout, dtype) -> CenterArrays:
@@ -119,8 +127,8 @@ class CenterArrays:
         if k == 1:
             C = np.concatenate([C, C])
         k_pad = C.shape[0]
-        n3 = k_pad - {0: 0, 1: 4, 2: 2}[k_pad % 3]
-        return cls(C, np.empty((d, 1), dtype=dtype), c_half, c_sq, n3)
+        n_in_3tiles = k_pad - {0: 0, 1: 4, 2: 2}[k_pad % 3]
+        return cls(C, None, c_half, c_sq, n_in_3tiles, C)
 
 
 def rounding_margin(d: int, dtype) -> float:
@@ -163,13 +171,16 @@ def _n_threads() -> int:
 def compute_context():
     """Run kernels with our own threads over slabs and single-threaded BLAS inside them.
 
-    BLAS threads inside a parallel loop would oversubscribe the cores. (The BLAS that numba
+    BLAS threads inside the kernels' threads would oversubscribe the cores. (The BLAS that numba
     calls is SciPy's; :mod:`kmeanslab._kernels` loads it at import so that the limit reaches it.)
+    The kernels' threads are numba's thread count (see :func:`kmeanslab._kernels.run`).
     """
     previous = numba.get_num_threads()
     numba.set_num_threads(min(_n_threads(), previous))
-    # Slabs are handed out one at a time: on a shared machine a thread that lost its core
-    # for a while does not hold the others back. Results do not depend on the scheduling.
+    # numba's own parallel loops (the metrics' kernels) hand out their iterations one at a
+    # time: on a shared machine a thread that lost its core for a while does not hold the
+    # others back (kmeanslab._kernels.run does the same for the engine's kernels). Results do
+    # not depend on the scheduling.
     previous_chunk = numba.set_parallel_chunksize(1)
     try:
         with _controller().limit(limits=1, user_api="blas"):
@@ -183,7 +194,7 @@ def row_sq_norms(X: np.ndarray, layout: Layout | None = None) -> np.ndarray:
     """Squared Euclidean norm of every row of X, accumulated in float64."""
     layout = layout or Layout.for_shape(X.shape[0], X.shape[1], 1, X.itemsize)
     out = np.empty(X.shape[0], dtype=np.float64)
-    _kernels.row_sq_norms(X, layout.slab_rows, layout.n_slabs, out)
+    _kernels.run(_kernels.rows.row_sq_norms, layout.n_slabs, X, layout.slab_rows, out, small=layout.small)
     return out
 
 
@@ -197,7 +208,7 @@ def canonical_keys(X: np.ndarray) -> np.ndarray:
     R = np.random.default_rng(_CANONICAL_SEED).standard_normal((d, 2))
     layout = Layout.for_shape(n, d, 2, X.itemsize)
     out = np.empty((n, 2), dtype=np.float64)
-    _kernels.projection_keys(X, R, layout.slab_rows, layout.n_slabs, out)
+    _kernels.run(_kernels.rows.projection_keys, layout.n_slabs, X, R, layout.slab_rows, out, small=layout.small)
     return out
 
 
@@ -241,20 +252,22 @@ def assign(
 
 def assign_into(X, arrays: CenterArrays, x_sq, layout: Layout, labels, min_d2) -> None:
     """:func:`assign` into given arrays, inside a :func:`compute_context`."""
-    _kernels.assign_pass(
+    _kernels.run(
+        _kernels.lloyd.assign_pass,
+        layout.n_slabs,
         X,
         arrays.C,
         arrays.CT,
         arrays.c_half,
+        arrays.n_in_3tiles,
         x_sq,
         layout.chunk,
         layout.slab_rows,
-        layout.n_slabs,
-        layout.use_blas,
+        arrays.tiles,
         layout.center_block,
-        arrays.n3,
         labels,
         min_d2,
+        small=layout.small,
     )
 
 
@@ -272,17 +285,26 @@ def cluster_sums(
     wsums = np.empty((layout.n_slabs, k), dtype=np.float64)
     labels = np.ascontiguousarray(labels, dtype=np.int32)
     with compute_context():
-        _kernels.accumulate(X, labels, _weights_arg(sample_weight), layout.chunk, layout.slab_rows, sums, wsums)
+        _kernels.run(
+            _kernels.sums.accumulate,
+            layout.n_slabs,
+            X,
+            labels,
+            _weights_arg(sample_weight),
+            layout.chunk,
+            layout.slab_rows,
+            sums,
+            wsums,
+            small=layout.small,
+        )
     return sums.sum(axis=0), wsums.sum(axis=0)
 
 
-_NO_WEIGHTS = np.empty(0, dtype=np.float64)
-
-
-def _weights_arg(sample_weight: np.ndarray | None) -> np.ndarray:
-    """The kernels' form of ``sample_weight``: float64, or an empty array for unit weights."""
+def _weights_arg(sample_weight: np.ndarray | None) -> np.ndarray | None:
+    """The kernels' form of ``sample_weight``: float64, or None for unit weights (numba then
+    compiles the kernels without their weighted branches)."""
     if sample_weight is None:
-        return _NO_WEIGHTS
+        return None
     return np.ascontiguousarray(sample_weight, dtype=np.float64)
 
 
@@ -298,13 +320,15 @@ def assigned_sq_dists(
     layout = layout or Layout.for_shape(n, d, centers.shape[0], X.itemsize)
     out = np.empty(n, dtype=np.float64)
     with compute_context():
-        _kernels.sq_dist_to_assigned(
+        _kernels.run(
+            _kernels.rows.sq_dist_to_assigned,
+            layout.n_slabs,
             X,
             np.ascontiguousarray(centers, dtype=X.dtype),
             np.ascontiguousarray(labels, dtype=np.int32),
             layout.slab_rows,
-            layout.n_slabs,
             out,
+            small=layout.small,
         )
     return out
 
@@ -324,13 +348,16 @@ def inertia(
     layout = layout or Layout.for_shape(n, d, centers.shape[0], X.itemsize)
     partials = np.empty(layout.n_slabs, dtype=np.float64)
     with compute_context():
-        _kernels.weighted_sq_dist_sum(
+        _kernels.run(
+            _kernels.rows.weighted_sq_dist_sum,
+            layout.n_slabs,
             X,
             np.ascontiguousarray(centers, dtype=X.dtype),
             np.ascontiguousarray(labels, dtype=np.int32),
             _weights_arg(sample_weight),
             layout.slab_rows,
             partials,
+            small=layout.small,
         )
     return float(partials.sum())
 
@@ -347,9 +374,20 @@ def feature_moments(X: np.ndarray, sample_weight: np.ndarray | None = None) -> t
     w_total = float(n if sample_weight is None else sample_weight.sum())
     partials = np.empty((layout.n_slabs, 2, d), dtype=np.float64)
     with compute_context():
-        _kernels.feature_sums(X, w, np.zeros(d), layout.slab_rows, partials)
+        _kernels.run(
+            _kernels.rows.feature_sums,
+            layout.n_slabs,
+            X,
+            w,
+            np.zeros(d),
+            layout.slab_rows,
+            partials,
+            small=layout.small,
+        )
         mean = partials[:, 0].sum(axis=0) / w_total
-        _kernels.feature_sums(X, w, mean, layout.slab_rows, partials)
+        _kernels.run(
+            _kernels.rows.feature_sums, layout.n_slabs, X, w, mean, layout.slab_rows, partials, small=layout.small
+        )
     return mean, partials[:, 1].sum(axis=0) / w_total
 
 

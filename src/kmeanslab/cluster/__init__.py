@@ -52,7 +52,7 @@ Contents
     implements it.
 """
 
-from .._assigners import ALGORITHMS, ASSIGNERS, choose_algorithm
+from ._assigners import ALGORITHMS, ASSIGNERS, choose_algorithm
 from ._cosine import METRICS
 from ._functional import associate_centroids, compute_sq_dists, k_means, rand_init, update_centroids
 from ._kmeans import KMeans

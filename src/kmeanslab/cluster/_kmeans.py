@@ -10,11 +10,11 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import validate_data
 
-from .._assigners import ALGORITHMS
 from .._core import canonical_keys
 from ..errors import InputError
 from ..scale import BlockSource, beyond_memory, block_source
 from ..validation import as_generator, check_data
+from ._assigners import ALGORITHMS
 from ._base import _BaseKMeans, boolean, integer, number, one_of
 from ._cosine import METRICS, renormalise_centres, unit_init, unit_rows
 from ._lloyd import EMPTY_POLICIES, STOP_RULES, LloydResult, lloyd

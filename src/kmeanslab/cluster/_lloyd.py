@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from .._assigners import make_assigner
 from .._core import _means, inertia
 from ..errors import InputError
 from ..scale import BlockSource, InMemoryBlocks
 from ..validation import check_choice
+from ._assigners import make_assigner
 
 __all__ = [
     "EMPTY_POLICIES",

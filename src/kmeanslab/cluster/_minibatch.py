@@ -1,7 +1,7 @@
 """``kmeanslab.MiniBatchKMeans``: k-means by small random batches (Sculley 2010).
 
 Each step draws a batch, assigns it with the engine's Lloyd pass (the same fused kernel as
-the exact fit, through ``_assigners.make_assigner("lloyd", ...)``) and moves each centre towards
+the exact fit, through ``cluster._assigners.make_assigner("lloyd", ...)``) and moves each centre towards
 the mean of its batch points with its own learning rate ``batch weight / total weight seen``,
 so a centre settles as the evidence about it grows. Centres that attract (almost) nothing are
 moved onto badly served batch points. A run stops after ``max_iter`` epochs or when an
@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from .._assigners import _one_thread, make_assigner
 from .._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
 from ..scale import InMemoryBlocks
 from ..validation import as_generator, check_sample_weight
+from ._assigners import _one_thread, make_assigner
 from ._base import _BaseKMeans, boolean, integer, number, one_of, optional
 from ._cosine import METRICS, renormalise_centres, unit_init
 from ._seeding import initial_centers
@@ -340,7 +340,7 @@ or callable, default="k-means++"
         Starting a parallel region costs microseconds on idle cores but a scheduler time slice
         when another process holds one, and a batch step is short: on a busy 2-core machine
         a 1024 x 784 step took 15 ms on two threads against 1.3 ms on one at k = 10 (3.1 ms at
-        k = 100). Unlike the probing policy of the pruning steps (:mod:`kmeanslab._assigners`),
+        k = 100). Unlike the probing policy of the pruning steps (:mod:`kmeanslab.cluster._assigners`),
         whose passes cover all of X, the rule is fixed: below :data:`SERIAL_BATCH_WORK`
         (about 10 ms of work on one core), one thread. The slabs, and so the results, do not
         depend on it.

@@ -136,20 +136,23 @@ def kmeans_plusplus(
             candidates = order[_draw(rng, cumulative, n_local_trials)]
             cand = np.ascontiguousarray(X[candidates])
             arrays = CenterArrays.build(cand, layout, X.dtype)
-            _kernels.candidate_potentials(
+            _kernels.run(
+                _kernels.seeding.candidate_potentials,
+                layout.n_slabs,
                 X,
                 arrays.C,
                 arrays.CT,
                 arrays.c_sq,
+                arrays.n_in_3tiles,
                 x_sq,
                 closest,
                 w_arg,
                 layout.chunk,
                 layout.slab_rows,
-                layout.use_blas,
+                arrays.tiles,
                 layout.center_block,
-                arrays.n3,
                 partials,
+                small=layout.small,
             )
             best = int(np.argmin(partials.sum(axis=0)))
             centers[c] = cand[best]
@@ -167,7 +170,9 @@ def _draw(rng: np.random.Generator, cumulative: np.ndarray, size: int) -> np.nda
 def _update_closest(X, center, x_sq, layout, closest) -> None:
     c = np.ascontiguousarray(center, dtype=X.dtype)
     c_sq = float(np.dot(c.astype(np.float64), c.astype(np.float64)))
-    _kernels.update_closest(X, c, c_sq, x_sq, layout.slab_rows, layout.n_slabs, closest)
+    _kernels.run(
+        _kernels.seeding.update_closest, layout.n_slabs, X, c, c_sq, x_sq, layout.slab_rows, closest, small=layout.small
+    )
 
 
 # --------------------------------------------------------------------------- per-block work

@@ -8,7 +8,8 @@ why it sits above all three.
 
 One module per section, in the order of the course: :mod:`.faithful` (Old Faithful, raw and
 standardised), :mod:`.blobs` (the elbow with a validation split), :mod:`.digits` (digits 0/1,
-then the ten digits as a classifier), :mod:`.mnist` (centroid grids, initialisations, accuracy
+then the ten digits as a classifier), :mod:`.choosing_k` (every criterion for k on Old Faithful,
+the blobs and the digits), :mod:`.mnist` (centroid grids, initialisations, accuracy
 against k) and :mod:`.text_clusters` (token and sentence embeddings). :mod:`.demo` runs them.
 """
 

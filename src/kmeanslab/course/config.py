@@ -16,9 +16,10 @@ class DemoConfig:
 
     Every number the report quotes from fits is a mean ± std over ``seeds`` seeds (5 by
     default; the figures of single fits show the first of them). The full configuration,
-    about 650 fits and 31 figures with MNIST and the text extra present, took 47 s of CPU
-    (one core; 37.5 s for the previous, smaller demo in the same conditions) on a 2-core
-    machine shared with other work (load 9); the MNIST section is 40% of it.
+    about 1130 fits and 37 figures with MNIST and the text extra present, took 38 s of CPU
+    (one core, second run: numba's kernels cached) and 69 s of wall time on a 2-core machine
+    shared with other work (load about 6); the choosing-k section's 481 small fits, six
+    figures and silhouettes are 5 s of CPU of it, the MNIST section the largest part.
     """
 
     seed: int = 0
@@ -45,6 +46,14 @@ class DemoConfig:
     mnist_ks: tuple = (5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 22, 24, 40, 100)
     text_token_k: int = 6
     text_sentence_k: int = 3
+    # Choosing k: each range goes well past the k expected, so that a criterion that runs away
+    # to a large k shows it. Fits per k, initialisations per fit, gap reference sets.
+    choosek_faithful_ks: tuple = tuple(range(1, 11))
+    choosek_blobs_ks: tuple = tuple(range(1, 13))
+    choosek_digits_ks: tuple = tuple(range(1, 16))
+    choosek_repeats: int = 3
+    choosek_n_init: int = 3
+    choosek_refs: int = 10
 
     @classmethod
     def quick(cls) -> DemoConfig:
@@ -65,6 +74,12 @@ class DemoConfig:
             mnist_elbow_ks=(1, 5, 10, 20),
             mnist_init_seeds=2,
             mnist_ks=(10, 20),
+            choosek_faithful_ks=(1, 2, 3, 4),
+            choosek_blobs_ks=tuple(range(1, 7)),
+            choosek_digits_ks=(1, 2, 4, 6, 8, 10, 12),
+            choosek_repeats=2,
+            choosek_n_init=1,
+            choosek_refs=3,
         )
 
     def seed_list(self) -> list[int]:

@@ -21,7 +21,7 @@ from ..errors import DatasetNotFoundError
 from ..experiments.report import Report, Section
 from ..io import prepare_out_dir
 from ..validation import check_int
-from . import blobs, digits, faithful, mnist, text_clusters
+from . import blobs, choosing_k, digits, faithful, mnist, text_clusters
 from .config import DemoConfig, Ticker
 
 __all__ = ["DemoConfig", "run_demo"]
@@ -43,6 +43,7 @@ def _steps(cfg: DemoConfig, data_home: Any) -> list[_Step]:
         _Step(blobs.KEY, blobs.TITLE, blobs.LABEL, blobs.fits(cfg), blobs.build),
         _Step(digits.KEY_01, digits.TITLE_01, digits.LABEL_01, digits.fits_01(cfg), digits.build_01),
         _Step(digits.KEY, digits.TITLE, digits.LABEL, digits.fits(cfg), digits.build),
+        _Step(choosing_k.KEY, choosing_k.TITLE, choosing_k.LABEL, choosing_k.fits(cfg), choosing_k.build),
     ]
     try:
         split = mnist.load(cfg, data_home)
@@ -117,7 +118,9 @@ def run_demo(
     Old Faithful raw and standardised (k = 2..6, J per iteration, J against k); the elbow of
     synthetic blobs with a validation split; digits 0/1 with k = 2 (centres, representatives,
     elbow); the ten digits as a classifier (elbow, centres, PCA scatter, representatives,
-    accuracy against k, the four initialisations and their learning curves); when MNIST is
+    accuracy against k, the four initialisations and their learning curves); choosing k on Old
+    Faithful, the blobs and the digits (every criterion against k, the vote, the silhouettes at
+    the recommended k); when MNIST is
     available locally, the same views on MNIST with centroid grids for k = 10, 20, 40; and,
     with the text extra, token and sentence embeddings clustered. Where MNIST or the text extra
     is missing the report says how to add it. Nothing needs the network.

@@ -955,6 +955,8 @@ def plot_criteria(
     k: int | None = None,
     *,
     title: str | None = None,
+    columns: int = 3,
+    width: float | None = None,
 ) -> Figure:
     """Every criterion for the number of clusters against k, one panel each, with its choice.
 
@@ -968,11 +970,19 @@ def plot_criteria(
     k : int, optional
         The recommended k, shaded in every panel.
     title : str, optional
+    columns : int, default=3
+        Panels per row.
+    width : float, optional
+        The figure's width in inches (a page's column: a report keeps its figures at most 7
+        inches wide); the panels keep their proportions. Default: 4.2 inches per panel.
 
     Returns
     -------
     Figure
     """
+    columns = check_int(columns, "columns", min_value=1)
+    if width is not None and not (isinstance(width, (int, float)) and math.isfinite(width) and width > 0):
+        raise InputError(f"width={width!r} is not valid; expected a positive number of inches")
     choices = dict(choices or {})
     panels = [
         name
@@ -981,9 +991,10 @@ def plot_criteria(
     ]
     if not panels:
         raise InputError(f"the table has no criterion column; expected some of {list(_CRITERION_PANELS)}")
-    columns = min(3, len(panels))
+    columns = min(columns, len(panels))
     rows = math.ceil(len(panels) / columns)
-    fig = _new_figure(4.2 * columns, 3.3 * rows)
+    panel = 4.2 if width is None else width / columns
+    fig = _new_figure(panel * columns, 3.3 * panel / 4.2 * rows)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     ks = table.index.to_numpy()
     for ax, name in zip(axes, panels):

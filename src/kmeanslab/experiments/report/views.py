@@ -11,8 +11,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ..choose_k import CRITERION_TITLES
 from .document import format_mean_std
 
 __all__ = [
@@ -23,7 +25,11 @@ __all__ = [
     "init_table",
     "describe_elbow",
     "describe_accuracy",
+    "criteria_table",
+    "describe_criteria",
+    "describe_silhouette",
     "SCORE_HEADERS",
+    "CRITERIA_HEADERS",
     "INIT_HEADERS",
 ]
 
@@ -35,6 +41,15 @@ INIT_HEADERS = {
     "mean_dist": "J_clust (mean distance)",
     "accuracy": "test accuracy",
     "train_accuracy": "training accuracy",
+}
+
+#: The columns of a criteria table (:func:`criteria_table`) as a reader sees them.
+CRITERIA_HEADERS = {
+    "train": "training J",
+    "val": "validation J",
+    "silhouette": "silhouette",
+    "calinski_harabasz": "Calinski-Harabasz",
+    "davies_bouldin": "Davies-Bouldin",
 }
 
 
@@ -120,4 +135,62 @@ def describe_accuracy(table: pd.DataFrame, what: str) -> str:
         f"seed{'s' if runs != 1 else ''} with a ±1 std band. Accuracy goes from {acc[0]:.2f} at k = {ks[0]} to "
         f"{acc[-1]:.2f} at k = {ks[-1]}, highest at k = {best} ({table.loc[best, 'accuracy_mean']:.2f}); dashed "
         "lines show NMI and ARI, and the right-hand axis reads the error rate."
+    )
+
+
+def criteria_table(table: pd.DataFrame, choices: dict, k: int | None) -> pd.DataFrame:
+    """A :func:`kmeanslab.experiments.choose_k` table for a reader: every criterion against k.
+
+    Losses and scores as mean ± std over the fits; the gap as ``gap ± s_k``; the stability (mean
+    pairwise ARI) to 3 decimals; ``chosen by`` names the criteria that chose each k, and ◀ marks
+    the recommendation.
+    """
+    parts = [format_mean_std(table, ["train", "val"])]
+    parts.append(format_mean_std(table, ["silhouette", "davies_bouldin"], digits=3))
+    parts.append(format_mean_std(table, ["calinski_harabasz"]))
+    shown = pd.concat(parts, axis=1)
+    shown = shown[[c for c in CRITERIA_HEADERS if c in shown.columns]].rename(columns=CRITERIA_HEADERS)
+    if "gap" in table.columns and table["gap"].notna().any():
+        decimals = max(0, 2 - int(np.floor(np.log10(max(float(table["gap"].abs().max()), 1e-12)))))
+        shown["gap ± s_k"] = [
+            plus_minus(g, s, decimals) if math.isfinite(g) and math.isfinite(s) else "–"
+            for g, s in zip(table["gap"].to_numpy(dtype=float), table["gap_se"].to_numpy(dtype=float))
+        ]
+    if "stability" in table.columns and table["stability"].notna().any():
+        shown["stability (ARI)"] = ["–" if not math.isfinite(v) else f"{v:.3f}" for v in table["stability"]]
+    shown["chosen by"] = [
+        ", ".join(CRITERION_TITLES[name] for name, choice in choices.items() if choice == row) for row in shown.index
+    ]
+    shown["recommended"] = ["◀" if row == k else "" for row in shown.index]
+    return shown
+
+
+def describe_criteria(table: pd.DataFrame, choices: dict, k: int | None, what: str) -> str:
+    """Alt text of a criteria-against-k figure (:func:`kmeanslab.experiments.plots.plot_criteria`)."""
+    ks = table.index.to_numpy()
+    said = [
+        f"{CRITERION_TITLES[name]} {'chooses no k' if choice is None else f'chooses k = {choice}'}"
+        for name, choice in choices.items()
+    ]
+    text = (
+        f"Panels of line charts for {what}, one per criterion, each against k from {ks[0]} to {ks[-1]}: "
+        f"{and_list(said)}, each choice marked by a red star."
+    )
+    if k is not None:
+        text += f" A green band marks the recommended k = {k} in every panel."
+    return text
+
+
+def describe_silhouette(samples: np.ndarray, labels: np.ndarray, what: str) -> str:
+    """Alt text of a silhouette knife plot (:func:`kmeanslab.experiments.plots.plot_silhouette`)."""
+    samples, labels = np.asarray(samples, dtype=float), np.asarray(labels)
+    clusters = np.unique(labels)
+    means = {c: float(samples[labels == c].mean()) for c in clusters}
+    worst, best = min(means, key=means.get), max(means, key=means.get)
+    negative = float(np.mean(samples < 0))
+    return (
+        f"Silhouette plot of {what}: the {samples.size} points' silhouettes as {clusters.size} horizontal "
+        "profiles, one per cluster, each sorted from high to low; a dashed line marks the mean "
+        f"{samples.mean():.3f}. Cluster means range from {means[worst]:.3f} (cluster {worst}) to {means[best]:.3f} "
+        f"(cluster {best}); {negative:.1%} of the points have a negative silhouette."
     )

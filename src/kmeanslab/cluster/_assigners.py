@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 
 import numba
 import numpy as np
 
-from . import _kernels
-from ._core import (
+from .. import _kernels
+from .._core import (
     CenterArrays,
     Layout,
     _weights_arg,
@@ -40,7 +39,7 @@ from ._core import (
     direct_margin,
     rounding_margin,
 )
-from .validation import check_choice
+from ..validation import check_choice
 
 
 class ClusterSums:
@@ -48,7 +47,7 @@ class ClusterSums:
 
     Either recounted from X in Lloyd's order (per slab, then the slabs in order: bit-identical
     whichever algorithm asks), or updated from the points that changed cluster (see
-    :func:`kmeanslab._kernels.apply_moves`), which costs far less once few points move. The
+    :func:`kmeanslab._kernels.sums.apply_moves`), which costs far less once few points move. The
     updates carry rounding, so a recount follows whenever more than ``n`` moves have been
     applied since the last one, or one step's moves overflow their buffers (an eighth of the
     points). ``members`` counts the points of positive weight of each cluster, so that a
@@ -58,7 +57,7 @@ class ClusterSums:
     _MOVES_FRACTION = 8
     _COL_BLOCK = 64
 
-    def __init__(self, X: np.ndarray, k: int, weights: np.ndarray, layout: Layout):
+    def __init__(self, X: np.ndarray, k: int, weights: np.ndarray | None, layout: Layout):
         n, d = X.shape
         self.X, self.k, self.w, self.layout = X, k, weights, layout
         self.sums = np.zeros((k, d))
@@ -83,7 +82,9 @@ class ClusterSums:
     def from_slabs(self) -> None:
         """Take the sums a pass has just accumulated per slab."""
         slab_sums, slab_wsums = self.slab_buffers()
-        _kernels.reduce_slabs(slab_sums, slab_wsums, self.sums, self.wsums)
+        # Whole slabs added in slab order: the same sums whichever threads made them.
+        np.sum(slab_sums, axis=0, out=self.sums)
+        np.sum(slab_wsums, axis=0, out=self.wsums)
         self._members_stale = True
         self.since_count = 0
 
@@ -91,7 +92,18 @@ class ClusterSums:
         """Sums of the rows of each cluster, from X, in Lloyd's order."""
         slab_sums, slab_wsums = self.slab_buffers()
         layout = self.layout
-        _kernels.accumulate(self.X, labels, self.w, layout.chunk, layout.slab_rows, slab_sums, slab_wsums)
+        _kernels.run(
+            _kernels.sums.accumulate,
+            layout.n_slabs,
+            self.X,
+            labels,
+            self.w,
+            layout.chunk,
+            layout.slab_rows,
+            slab_sums,
+            slab_wsums,
+            small=self.layout.small,
+        )
         self.from_slabs()
 
     def apply(self, labels: np.ndarray, slab_moves: np.ndarray) -> None:
@@ -104,18 +116,21 @@ class ClusterSums:
             self.recount(labels)
             return
         if self._members_stale:
-            positive = labels if self.w.shape[0] == 0 else labels[self.w > 0]
+            positive = labels if self.w is None else labels[self.w > 0]
             # The moves are already in ``labels``: count as before them, then apply them.
             self.members[:] = np.bincount(positive, minlength=self.k)
             recorded = np.concatenate(
                 [np.arange(s * self.move_cap, s * self.move_cap + c) for s, c in enumerate(slab_moves)]
             ).astype(np.int64)
             idx, old = self.move_idx[recorded], self.move_old[recorded]
-            keep = np.ones(len(idx), bool) if self.w.shape[0] == 0 else self.w[idx] > 0
+            keep = np.ones(len(idx), bool) if self.w is None else self.w[idx] > 0
             np.add.at(self.members, labels[idx[keep]], -1)
             np.add.at(self.members, old[keep], 1)
             self._members_stale = False
-        _kernels.apply_moves(
+        n_col_blocks = -(-self.X.shape[1] // self._COL_BLOCK)
+        _kernels.run(
+            _kernels.sums.apply_moves,
+            n_col_blocks + 1,  # and one unit for the weights and member counts
             self.X,
             self.w,
             labels,
@@ -127,6 +142,7 @@ class ClusterSums:
             self.sums,
             self.wsums,
             self.members,
+            small=self.layout.small,
         )
         gone = self.members == 0
         if gone.any():
@@ -180,30 +196,22 @@ class LloydAssigner:
         arrays = CenterArrays.build(centers, layout, self.X.dtype)
         in_pass = self.n_changed * self._IN_PASS_FRACTION > n
         slab_sums, slab_wsums = sums.slab_buffers()
-        _kernels.dense_pass(
+        _kernels.run(
+            _kernels.lloyd.lloyd_pass,
+            layout.n_slabs,
             self.X,
             arrays.C,
             arrays.CT,
             arrays.c_half,
+            arrays.n_in_3tiles,
             self.x_sq,
             self._w,
             layout.chunk,
             layout.slab_rows,
-            layout.use_blas,
+            arrays.tiles,
             layout.center_block,
-            arrays.n3,
-            _kernels.MODE_LLOYD,
-            _NO_GROUPS,
-            0.0,
-            0.0,
-            _NO_FLOATS,
-            _NO_FLOATS,
-            0.0,
             self.labels,
             self.min_d2,
-            _NO_BOUNDS,
-            _NO_BOUNDS_2D,
-            _NO_BOUNDS,
             slab_sums,
             slab_wsums,
             self._stats,
@@ -211,6 +219,7 @@ class LloydAssigner:
             sums.move_idx,
             sums.move_old,
             sums.move_cap,
+            small=self.layout.small,
         )
         self.n_changed = int(self._stats[:, 0].sum())
         self.loss_sum = float(self._stats[:, 1].sum())
@@ -240,17 +249,6 @@ class LloydAssigner:
         return self.labels
 
 
-# Placeholders for the kernel arguments a mode does not use (one compiled signature for all).
-_NO_GROUPS = np.empty(0, dtype=np.int64)
-
-
-_NO_BOUNDS = np.empty(0, dtype=np.float32)
-
-_NO_BOUNDS_2D = np.empty((0, 1), dtype=np.float32)
-
-
-_NO_FLOATS = np.empty(0, dtype=np.float64)
-
 # A step whose tests failed for more than this fraction of the points (or of the distances, for
 # Elkan and Yinyang) is followed by a dense pass: the gathered path would cost as much.
 _DENSE_AGAIN = 0.4
@@ -260,9 +258,9 @@ _GATHER_FRACTION = 0.25
 # Yinyang: about ten centres per group (Ding et al.), with the group bounds kept within this.
 _GROUP_BOUND_BYTES = 16 * 2**20
 # Below this much work (in multiply-adds, about 2 ms on one core) a step may run on one thread:
-# starting a parallel region costs a scheduler time slice (~8 ms measured) when another
-# process holds the other core, which is common on a shared machine. A probe of an empty
-# parallel region, repeated every few steps, tells whether that is the case now.
+# waking the kernels' threads costs a scheduler time slice (~8 ms measured) when another
+# process holds the other core, which is common on a shared machine. A probe that hands an
+# empty task to every thread, repeated every few steps, tells whether that is the case now.
 _SERIAL_WORK = 5e7
 _PROBE_EVERY = 8
 _CONTENDED_SECONDS = 5e-4
@@ -277,7 +275,6 @@ class _ThreadPolicy:
     def __init__(self):
         self._steps = _PROBE_EVERY
         self._contended = False
-        self._probe = np.empty(max(2, numba.get_num_threads()))
 
     def serial(self, effort: float) -> bool:
         if effort >= _SERIAL_WORK or numba.get_num_threads() < 2:
@@ -285,9 +282,7 @@ class _ThreadPolicy:
         self._steps += 1
         if self._steps >= _PROBE_EVERY:
             self._steps = 0
-            start = time.perf_counter()
-            _kernels.parallel_probe(self._probe)
-            self._contended = time.perf_counter() - start > _CONTENDED_SECONDS
+            self._contended = _kernels.wake_seconds() > _CONTENDED_SECONDS
         return self._contended or effort < _SERIAL_WORK / 16
 
 
@@ -365,7 +360,6 @@ class _BoundedAssigner:
     """What the three pruning assigners share: state, sums, drifts, dense passes."""
 
     name = "bounded"
-    mode = _kernels.MODE_LLOYD
 
     def __init__(self, X: np.ndarray, k: int, sample_weight: np.ndarray | None, x_sq: np.ndarray):
         n, d = X.shape
@@ -381,8 +375,8 @@ class _BoundedAssigner:
         self._tight = direct_margin(d, X.dtype)
         self._drift_factor = direct_margin(d, np.float64)
         self._weighted_x_sq = float(x_sq.sum() if sample_weight is None else np.dot(sample_weight, x_sq))
-        self.cum = np.zeros(k)
-        self.cum_max = 0.0
+        self.drift_sum = np.zeros(k)
+        self.drift_sum_max = 0.0
         self._drift = np.zeros(k)
         self.sums = ClusterSums(X, k, self._w, self.layout)
         self._stats = np.empty((self.layout.n_slabs, 3), dtype=np.int64)
@@ -390,10 +384,10 @@ class _BoundedAssigner:
         self._effort = math.inf
         self._threads = _ThreadPolicy()
         self._lower = np.empty((0, 1), dtype=np.float32)
-        self._glower = np.empty(0, dtype=np.float32)
+        self._global_lower = np.empty(0, dtype=np.float32)
         self._groups = np.empty(0, dtype=np.int64)
-        self.cum_group = np.empty(0)
-        self.prev_cum_group = np.empty(0)
+        self.group_drift_sum = np.empty(0)
+        self.group_drift_sum_before = np.empty(0)
 
     # ------------------------------------------------------------------ the interface
 
@@ -419,13 +413,13 @@ class _BoundedAssigner:
         diff = np.asarray(new, dtype=np.float64) - np.asarray(old, dtype=np.float64)
         drift = np.sqrt(np.einsum("ij,ij->i", diff, diff)) * self._drift_factor
         self._drift = drift
-        self.cum = self.cum + drift
-        self.cum_max += float(drift.max()) if len(drift) else 0.0
+        self.drift_sum = self.drift_sum + drift
+        self.drift_sum_max += float(drift.max()) if len(drift) else 0.0
         if len(self._groups):
-            self.prev_cum_group = self.cum_group.copy()
-            group_drift = np.zeros(len(self.cum_group))
+            self.group_drift_sum_before = self.group_drift_sum.copy()
+            group_drift = np.zeros(len(self.group_drift_sum))
             np.maximum.at(group_drift, self._groups, drift)
-            self.cum_group = self.cum_group + group_drift
+            self.group_drift_sum = self.group_drift_sum + group_drift
 
     def min_sq_dists(self, centers: np.ndarray) -> np.ndarray:
         """Squared distance of each row to its centre, computed as plain Lloyd computes it."""
@@ -448,43 +442,29 @@ class _BoundedAssigner:
         slab_sums, slab_wsums = sums.slab_buffers()
         stats = np.empty((layout.n_slabs, 2))
         self._prepare_dense(arrays)
-        _kernels.dense_pass(
+        head = (
             self.X,
             arrays.C,
             arrays.CT,
             arrays.c_half,
+            arrays.n_in_3tiles,
             self.x_sq,
             self._w,
             layout.chunk,
             layout.slab_rows,
-            layout.use_blas,
+            arrays.tiles,
             layout.center_block,
-            arrays.n3,
-            self.mode,
-            self._groups,
-            self._margin,
-            cmax_sq,
-            self.cum,
-            self.cum_group,
-            self.cum_max,
-            self.labels,
-            _NO_FLOATS,
-            self.upper,
-            self._lower,
-            self._glower,
-            slab_sums,
-            slab_wsums,
-            stats,
-            True,
-            sums.move_idx,
-            sums.move_old,
-            sums.move_cap,
         )
+        self._dense_pass(head, cmax_sq, slab_sums, slab_wsums, stats)
         sums.from_slabs()
         self.n_changed = int(stats[:, 0].sum())
         self.loss_sum = float(stats[:, 1].sum())
         self._dense_next = False
         self.stats.append({"dense": True, "moves": self.n_changed})
+
+    def _dense_pass(self, head: tuple, cmax_sq: float, slab_sums, slab_wsums, stats) -> None:
+        """Run this algorithm's bound initialisation (a dense pass); ``head`` its first arguments."""
+        raise NotImplementedError
 
     def _prepare_dense(self, arrays: CenterArrays) -> None:
         """Set up what the dense pass needs for this algorithm (Yinyang: the groups)."""
@@ -507,16 +487,35 @@ class HamerlyAssigner(_BoundedAssigner):
     """
 
     name = "hamerly"
-    mode = _kernels.MODE_HAMERLY
 
     def __init__(self, X, k, sample_weight, x_sq):
         super().__init__(X, k, sample_weight, x_sq)
         self._lower = np.empty((X.shape[0], 1), dtype=np.float32)
 
+    def _dense_pass(self, head, cmax_sq, slab_sums, slab_wsums, stats):
+        _kernels.run(
+            _kernels.hamerly.hamerly_init,
+            self.layout.n_slabs,
+            *head,
+            self._margin,
+            cmax_sq,
+            self.drift_sum,
+            self.drift_sum_max,
+            self.labels,
+            self.upper,
+            self._lower,
+            slab_sums,
+            slab_wsums,
+            stats,
+            small=self.layout.small,
+        )
+
     def _pruned_step(self, arrays, cmax_sq):
         layout = self.layout
         s_half, _ = center_separations(arrays.C[: self.k])
-        _kernels.hamerly_step(
+        _kernels.run(
+            _kernels.hamerly.hamerly_step,
+            layout.n_slabs,
             self.X,
             arrays.C,
             arrays.CT,
@@ -524,15 +523,15 @@ class HamerlyAssigner(_BoundedAssigner):
             self.x_sq,
             layout.chunk,
             layout.slab_rows,
-            layout.use_blas,
+            arrays.tiles,
             layout.center_block,
-            arrays.n3,
+            arrays.n_in_3tiles,
             s_half,
             self._margin,
             cmax_sq,
             self._tight,
-            self.cum,
-            self.cum_max,
+            self.drift_sum,
+            self.drift_sum_max,
             self.labels,
             self.upper,
             self._lower,
@@ -540,6 +539,7 @@ class HamerlyAssigner(_BoundedAssigner):
             self.sums.move_old,
             self.sums.move_cap,
             self._stats,
+            small=self.layout.small,
         )
         moves, full, tight = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape
@@ -555,19 +555,39 @@ class ElkanAssigner(_BoundedAssigner):
     """
 
     name = "elkan"
-    mode = _kernels.MODE_ELKAN
 
     def __init__(self, X, k, sample_weight, x_sq):
         super().__init__(X, k, sample_weight, x_sq)
         self._lower = np.empty((X.shape[0], k), dtype=np.float32)
-        self._glower = np.empty(X.shape[0], dtype=np.float32)
+        self._global_lower = np.empty(X.shape[0], dtype=np.float32)
+
+    def _dense_pass(self, head, cmax_sq, slab_sums, slab_wsums, stats):
+        _kernels.run(
+            _kernels.elkan.elkan_init,
+            self.layout.n_slabs,
+            *head,
+            self._margin,
+            cmax_sq,
+            self.drift_sum,
+            self.drift_sum_max,
+            self.labels,
+            self.upper,
+            self._lower,
+            self._global_lower,
+            slab_sums,
+            slab_wsums,
+            stats,
+            small=self.layout.small,
+        )
 
     def _pruned_step(self, arrays, cmax_sq):
         layout = self.layout
         half_cc = _half_distances(arrays.C[: self.k])
         np.fill_diagonal(half_cc, np.inf)
         s_half = half_cc.min(axis=1) if self.k > 1 else np.full(1, np.inf)
-        _kernels.elkan_step(
+        _kernels.run(
+            _kernels.elkan.elkan_step,
+            layout.n_slabs,
             self.X,
             arrays.C,
             arrays.CT,
@@ -575,25 +595,26 @@ class ElkanAssigner(_BoundedAssigner):
             self.x_sq,
             layout.chunk,
             layout.slab_rows,
-            layout.use_blas,
+            arrays.tiles,
             layout.center_block,
-            arrays.n3,
+            arrays.n_in_3tiles,
             half_cc,
             s_half,
             self._margin,
             cmax_sq,
             self._tight,
-            self.cum,
-            self.cum_max,
+            self.drift_sum,
+            self.drift_sum_max,
             int(self.k * _GATHER_FRACTION),
             self.labels,
             self.upper,
             self._lower,
-            self._glower,
+            self._global_lower,
             self.sums.move_idx,
             self.sums.move_old,
             self.sums.move_cap,
             self._stats,
+            small=self.layout.small,
         )
         moves, tightened, dists = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape
@@ -610,14 +631,13 @@ class YinyangAssigner(_BoundedAssigner):
     """
 
     name = "yinyang"
-    mode = _kernels.MODE_YINYANG
 
     def __init__(self, X, k, sample_weight, x_sq):
         super().__init__(X, k, sample_weight, x_sq)
         n = X.shape[0]
         by_memory = max(1, _GROUP_BOUND_BYTES // max(1, 4 * n))
         self.n_groups = int(max(1, min(math.ceil(k / 10), by_memory, k)))
-        self._glower = np.empty(n, dtype=np.float32)
+        self._global_lower = np.empty(n, dtype=np.float32)
 
     def _prepare_dense(self, arrays):
         if not len(self._groups):
@@ -627,12 +647,35 @@ class YinyangAssigner(_BoundedAssigner):
             order = np.argsort(self._groups, kind="stable")
             self._group_members = order.astype(np.int64)
             self._group_start = np.searchsorted(self._groups[order], np.arange(self.n_groups + 1)).astype(np.int64)
-            self.cum_group = np.zeros(self.n_groups)
-            self.prev_cum_group = np.zeros(self.n_groups)
+            self.group_drift_sum = np.zeros(self.n_groups)
+            self.group_drift_sum_before = np.zeros(self.n_groups)
+
+    def _dense_pass(self, head, cmax_sq, slab_sums, slab_wsums, stats):
+        _kernels.run(
+            _kernels.yinyang.yinyang_init,
+            self.layout.n_slabs,
+            *head,
+            self._groups,
+            self._margin,
+            cmax_sq,
+            self.drift_sum,
+            self.group_drift_sum,
+            self.drift_sum_max,
+            self.labels,
+            self.upper,
+            self._lower,
+            self._global_lower,
+            slab_sums,
+            slab_wsums,
+            stats,
+            small=self.layout.small,
+        )
 
     def _pruned_step(self, arrays, cmax_sq):
         layout = self.layout
-        _kernels.yinyang_step(
+        _kernels.run(
+            _kernels.yinyang.yinyang_step,
+            layout.n_slabs,
             self.X,
             arrays.C,
             arrays.c_half,
@@ -645,18 +688,19 @@ class YinyangAssigner(_BoundedAssigner):
             self._margin,
             cmax_sq,
             self._tight,
-            self.cum,
-            self.cum_group,
-            self.prev_cum_group,
-            self.cum_max,
+            self.drift_sum,
+            self.group_drift_sum,
+            self.group_drift_sum_before,
+            self.drift_sum_max,
             self.labels,
             self.upper,
             self._lower,
-            self._glower,
+            self._global_lower,
             self.sums.move_idx,
             self.sums.move_old,
             self.sums.move_cap,
             self._stats,
+            small=self.layout.small,
         )
         moves, grouped, dists = (int(v) for v in self._stats.sum(axis=0))
         n, d = self.X.shape
