@@ -188,9 +188,10 @@ def test_demo_command_without_mnist(tmp_path):
     assert f"MNIST: not found in the data home ({tmp_path / 'empty'}, given with --data-home" in done.stdout
     assert "or set KMEANSLAB_DATA=DIR" in done.stdout
     html = (out / "index.html").read_text()
-    for section in ("faithful", "blobs", "digits01", "digits", "mnist", "text"):
+    for section in ("faithful", "blobs", "digits01", "digits", "choosing-k", "mnist", "text"):
         assert f'<section id="{section}">' in html
     assert "kmeanslab data fetch mnist" in html
-    # 19 figures, and the token and sentence maps where the text extra is installed.
+    # 19 figures, 6 of choosing k (criteria and silhouettes of three data sets), and the token
+    # and sentence maps where the text extra is installed.
     text_maps = 2 if 'id="text-tokens"' in html else 0
-    assert html.count("data:image/png;base64,") == len(list(out.glob("*.png"))) == 19 + text_maps
+    assert html.count("data:image/png;base64,") == len(list(out.glob("*.png"))) == 19 + 6 + text_maps
