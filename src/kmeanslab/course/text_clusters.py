@@ -86,26 +86,32 @@ def build(section: Section, cfg: DemoConfig, tick: Ticker, data: dict) -> None:
 
 
 def _tokens(section: Section, cfg: DemoConfig, tick: Ticker, tokens: tuple, occurrences: int, seeds: list) -> None:
-    texts, vectors, counts = tokens
+    # Punctuation and function words have static embeddings close together and would take one
+    # big cluster of their own; the reader wants the subjects' words grouped, so they are left
+    # out (as `kmeanslab text --level tokens` does by default) and the page says which.
+    texts, vectors, counts, dropped = T.drop_stop_tokens(*tokens)
     k = cfg.text_token_k
     models = []
     for seed in seeds:
-        models.append(T.cluster_embeddings(vectors, k, normalize=True, random_state=seed))
+        models.append(T.cluster_embeddings(vectors, k, metric="cosine", random_state=seed))
         tick()
     model = models[0]
     agreement = [adjusted_rand_score(model.labels_, other.labels_) for other in models[1:]]
     members = T.cluster_members(texts, model.labels_, k, counts)
     section.text(
-        f"Tokens: the {occurrences} WordPiece tokens of the sentences, {len(texts)} distinct, each looked up in the "
-        "model's input-embedding table (the network is not run, so a token has one vector wherever it occurs). "
-        f"k-means with k = {k} on the L2-normalised vectors (cosine), 10 k-means++ starts per fit, seed {seeds[0]}"
+        f"Tokens: the {occurrences} WordPiece tokens of the sentences, {len(texts) + len(dropped)} distinct, each "
+        "looked up in the model's input-embedding table (the network is not run, so a token has one vector "
+        f"wherever it occurs). The {len(dropped)} punctuation marks and English stop words among them are left "
+        f"out ({', '.join(dropped[:SHOWN_TOKENS])}{' …' if len(dropped) > SHOWN_TOKENS else ''}): they would "
+        f"gather in one big cluster of their own. Spherical (cosine) k-means with k = {k} on the other "
+        f"{len(texts)}, 10 k-means++ starts per fit, seed {seeds[0]}"
         + (
             f"; the fits of the other {len(agreement)} seeds agree with this one at ARI "
             f"{plus_minus(float(np.mean(agreement)), float(np.std(agreement)), 2)}."
             if agreement
             else "."
         )
-        + " Function words and punctuation gather in one cluster, and the subjects' vocabularies in others:"
+        + " The clusters:"
     )
     section.items(
         [
@@ -130,12 +136,12 @@ def _tokens(section: Section, cfg: DemoConfig, tick: Ticker, tokens: tuple, occu
         "The distinct tokens on the first two principal components of their (normalised) embeddings, "
         "coloured by cluster; the most frequent are labelled where their labels do not overlap.",
         alt=(
-            f"Scatter plot of {len(texts)} tokens in {k} coloured clusters, many labelled with their text; "
-            "function words and punctuation sit together, apart from the subject words."
+            f"Scatter plot of {len(texts)} tokens (stop words and punctuation left out) in {k} coloured "
+            "clusters, many labelled with their text."
         ),
     )
     section.result("token_k", k)
-    section.result("tokens", {"distinct": len(texts), "occurrences": occurrences})
+    section.result("tokens", {"distinct": len(texts), "dropped": len(dropped), "occurrences": occurrences})
     section.result("token_clusters", [[t for t, _ in m] for m in members])
     section.result("token_agreement_ari", agreement)
 
@@ -146,12 +152,14 @@ def _sentences(
     k = cfg.text_sentence_k
     # Ten k-means++ starts per fit, as `kmeanslab text` does: one start alone splits a subject
     # for 4 of 10 seeds here (ARI 0.43-0.83), ten find the three subjects for all ten.
-    runs = compare_inits(vectors, k, subjects, inits=["k-means++"], seeds=seeds, n_init=10, on_fit=tick)
-    model = T.cluster_embeddings(vectors, k, random_state=seeds[0], n_init=10)
+    runs = compare_inits(
+        vectors, k, subjects, inits=["k-means++"], seeds=seeds, n_init=10, on_fit=tick, metric="cosine"
+    )
+    model = T.cluster_embeddings(vectors, k, metric="cosine", random_state=seeds[0], n_init=10)
     names = list(SUBJECTS)
     section.text(
         f"Sentences: each sentence embedded by the whole network (mean of its last layer, unit length), "
-        f"k = {k}, 10 k-means++ starts per fit. Against the three subjects, over {len(seeds)} seeds: ARI "
+        f"spherical (cosine) k-means with k = {k}, 10 k-means++ starts per fit. Against the three subjects, over {len(seeds)} seeds: ARI "
         f"{plus_minus(runs['ari'].mean(), runs['ari'].std(ddof=0), 2)}, majority-vote accuracy "
         f"{plus_minus(runs['accuracy'].mean(), runs['accuracy'].std(ddof=0), 2)}. The clusters of seed {seeds[0]}:"
     )
