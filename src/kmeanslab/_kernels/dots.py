@@ -33,86 +33,6 @@ GATHERED = np.int64(-1)
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _tiles3(X, rows, m_pad, C, j_lo, j_hi, out, fetch_next):
-    """``out[r, j] = X[rows[r]] · C[j]`` for r < m_pad (a multiple of 4), j in [j_lo, j_hi) by 3.
-
-    With ``fetch_next``, the cache lines of the next four rows are requested a few at a time,
-    one batch per tile, so that they arrive from memory while this group is computed.
-    """
-    d = X.shape[1]
-    step = max(1, 64 // X.itemsize)
-    row_lines = (d + step - 1) // step
-    n_tiles = max(1, (j_hi - j_lo) // 3)
-    per_tile = (4 * row_lines + n_tiles - 1) // n_tiles
-    for r in range(0, m_pad, 4):
-        x0 = X[rows[r]]
-        x1 = X[rows[r + 1]]
-        x2 = X[rows[r + 2]]
-        x3 = X[rows[r + 3]]
-        line = 0
-        for j in range(j_lo, j_hi, 3):
-            if fetch_next and r + 8 <= m_pad:
-                for _ in range(per_tile):
-                    if line < 4 * row_lines:
-                        prefetch(X, rows[r + 4 + line // row_lines], (line % row_lines) * step)
-                        line += 1
-            c0 = C[j]
-            c1 = C[j + 1]
-            c2 = C[j + 2]
-            u0 = c0[0]
-            u1 = c1[0]
-            u2 = c2[0]
-            v = x0[0]
-            a00 = v * u0
-            a01 = v * u1
-            a02 = v * u2
-            v = x1[0]
-            a10 = v * u0
-            a11 = v * u1
-            a12 = v * u2
-            v = x2[0]
-            a20 = v * u0
-            a21 = v * u1
-            a22 = v * u2
-            v = x3[0]
-            a30 = v * u0
-            a31 = v * u1
-            a32 = v * u2
-            for q in range(1, d):
-                u0 = c0[q]
-                u1 = c1[q]
-                u2 = c2[q]
-                v = x0[q]
-                a00 += v * u0
-                a01 += v * u1
-                a02 += v * u2
-                v = x1[q]
-                a10 += v * u0
-                a11 += v * u1
-                a12 += v * u2
-                v = x2[q]
-                a20 += v * u0
-                a21 += v * u1
-                a22 += v * u2
-                v = x3[q]
-                a30 += v * u0
-                a31 += v * u1
-                a32 += v * u2
-            out[r, j] = a00
-            out[r, j + 1] = a01
-            out[r, j + 2] = a02
-            out[r + 1, j] = a10
-            out[r + 1, j + 1] = a11
-            out[r + 1, j + 2] = a12
-            out[r + 2, j] = a20
-            out[r + 2, j + 1] = a21
-            out[r + 2, j + 2] = a22
-            out[r + 3, j] = a30
-            out[r + 3, j + 1] = a31
-            out[r + 3, j + 2] = a32
-
-
-@njit(cache=True, nogil=True)
 def chunk_dots(X, rows, m, start, tiles, CT, center_block, n_in_3tiles, xbuf, dots):
     """Dot products of ``m`` rows with every centre, into ``dots[:m]``.
 
@@ -143,9 +63,86 @@ def chunk_dots(X, rows, m, start, tiles, CT, center_block, n_in_3tiles, xbuf, do
         m_pad = (m + 3) // 4 * 4
         for t in range(m, m_pad):
             rows[t] = rows[m - 1]
+        # Register tiles of 4 rows x 3 centres, written out here rather than in a helper: every
+        # compiled function that calls a helper compiles the helper's code once more (numba
+        # links and re-optimises callees), and this is the largest loop of the engine.
+        C = tiles
+        d = X.shape[1]
+        step = max(1, 64 // X.itemsize)
+        row_lines = (d + step - 1) // step
         for jb in range(0, n_in_3tiles, center_block):
-            # Rows come from memory during the first block of centres; later blocks find them in cache.
-            _tiles3(X, rows, m_pad, tiles, jb, min(jb + center_block, n_in_3tiles), dots, jb == 0)
+            j_hi = min(jb + center_block, n_in_3tiles)
+            # Rows come from memory during the first block of centres; later blocks find them in
+            # cache. During the first, the cache lines of the next four rows are requested a few
+            # at a time, one batch per tile, so that they arrive while this group is computed.
+            n_tiles = max(1, (j_hi - jb) // 3)
+            per_tile = (4 * row_lines + n_tiles - 1) // n_tiles
+            for r in range(0, m_pad, 4):
+                x0 = X[rows[r]]
+                x1 = X[rows[r + 1]]
+                x2 = X[rows[r + 2]]
+                x3 = X[rows[r + 3]]
+                line = 0
+                for j in range(jb, j_hi, 3):
+                    if jb == 0 and r + 8 <= m_pad:
+                        for _ in range(per_tile):
+                            if line < 4 * row_lines:
+                                prefetch(X, rows[r + 4 + line // row_lines], (line % row_lines) * step)
+                                line += 1
+                    c0 = C[j]
+                    c1 = C[j + 1]
+                    c2 = C[j + 2]
+                    u0 = c0[0]
+                    u1 = c1[0]
+                    u2 = c2[0]
+                    v = x0[0]
+                    a00 = v * u0
+                    a01 = v * u1
+                    a02 = v * u2
+                    v = x1[0]
+                    a10 = v * u0
+                    a11 = v * u1
+                    a12 = v * u2
+                    v = x2[0]
+                    a20 = v * u0
+                    a21 = v * u1
+                    a22 = v * u2
+                    v = x3[0]
+                    a30 = v * u0
+                    a31 = v * u1
+                    a32 = v * u2
+                    for q in range(1, d):
+                        u0 = c0[q]
+                        u1 = c1[q]
+                        u2 = c2[q]
+                        v = x0[q]
+                        a00 += v * u0
+                        a01 += v * u1
+                        a02 += v * u2
+                        v = x1[q]
+                        a10 += v * u0
+                        a11 += v * u1
+                        a12 += v * u2
+                        v = x2[q]
+                        a20 += v * u0
+                        a21 += v * u1
+                        a22 += v * u2
+                        v = x3[q]
+                        a30 += v * u0
+                        a31 += v * u1
+                        a32 += v * u2
+                    dots[r, j] = a00
+                    dots[r, j + 1] = a01
+                    dots[r, j + 2] = a02
+                    dots[r + 1, j] = a10
+                    dots[r + 1, j + 1] = a11
+                    dots[r + 1, j + 2] = a12
+                    dots[r + 2, j] = a20
+                    dots[r + 2, j + 1] = a21
+                    dots[r + 2, j + 2] = a22
+                    dots[r + 3, j] = a30
+                    dots[r + 3, j + 1] = a31
+                    dots[r + 3, j + 2] = a32
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
