@@ -10,7 +10,7 @@
 * ``rows.py``     per-row passes: norms, projections, distances to the assigned centre, moments;
 * ``small.py``    NumPy twins of the kernels a Lloyd fit uses, for problems too small to be
   worth compiling for (decided from the shape alone);
-* ``_common.py``  rounding helpers, the prefetch hint, compile accounting and the first-run notice;
+* ``_common.py``  rounding helpers, compile accounting and the first-run notice;
 * ``_threads.py`` :func:`run`, which spreads a kernel's slabs over a few threads.
 
 Every kernel works on fixed row *slabs* (a partition of the rows that depends on n, k and d,

@@ -1,4 +1,4 @@
-"""What every kernel file shares: compile accounting, rounding helpers, the prefetch hint.
+"""What every kernel file shares: compile accounting, rounding helpers.
 
 Also the one notice a cold start prints: the first compilation in a process writes
 "compiling kernels, first run only ..." on stderr (a warm cache compiles nothing, so says nothing).
@@ -15,8 +15,7 @@ import numpy as np
 # numba's np.dot loads BLAS from SciPy's cython_blas: load it now, before any threadpool limit
 # is set, so that the limit applies to it.
 import scipy.linalg.cython_blas  # noqa: F401
-from numba import config as numba_config
-from numba import njit, types
+from numba import njit
 from numba.core import event as numba_event
 
 # Vectorised dot products need reassociation; FMA contraction is what the hardware does best.
@@ -77,51 +76,6 @@ def compile_seconds() -> float:
     engine and not its one-time compilation.
     """
     return COMPILE_CLOCK.seconds
-
-
-# --------------------------------------------------------------------------- prefetching
-
-
-def _prefetch_intrinsic():
-    """``prefetch(X, i, q)``: hint the CPU to load the cache line of ``X[i, q]`` (LLVM intrinsic)."""
-    from llvmlite import binding, ir
-    from numba.core import cgutils
-    from numba.extending import intrinsic
-
-    name = "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
-
-    @intrinsic
-    def prefetch(typingctx, arr, i, q):
-        def codegen(context, builder, signature, args):
-            aryty = signature.args[0]
-            ary = context.make_array(aryty)(context, builder, args[0])
-            ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]], wraparound=False)
-            i8p = ir.IntType(8).as_pointer()
-            i32 = ir.IntType(32)
-            fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), name
-            )
-            # read access, keep in all cache levels, data cache
-            builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-            return context.get_dummy_value()
-
-        return types.void(arr, i, q), codegen
-
-    return prefetch
-
-
-@njit(nogil=True, inline="always")
-def _no_prefetch(arr, i, q):
-    pass
-
-
-if numba_config.DISABLE_JIT:
-    prefetch = _no_prefetch  # interpreted (coverage runs): nothing to hint
-else:  # pragma: no cover - coverage runs interpreted
-    try:
-        prefetch = _prefetch_intrinsic()
-    except Exception:  # depends on the numba/LLVM build
-        prefetch = _no_prefetch
 
 
 # --------------------------------------------------------------------------- small helpers

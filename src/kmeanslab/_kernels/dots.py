@@ -16,7 +16,8 @@ minimised; the squared distance is ``x_sq + 2 val`` (``x_sq`` in float64, comput
 Centre arrays (see :class:`kmeanslab._core.CenterArrays`): ``C`` (k_pad, d) in the data's
 dtype; ``CT`` its transpose for BLAS, or None; ``tiles`` (``C`` itself) for the tiled kernel,
 or None (exactly one of the two is None: it tells the source); ``n_in_3tiles`` the centres
-the tiled kernel handles three at a time (the rest, at most four, go two at a time).
+the tiled kernel handles, three at a time (k_pad: k rounded up to a multiple of 3, the padding
+rows zero and their dot products never read).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import FAST, prefetch
+from ._common import FAST
 
 # ``start`` of :func:`chunk_dots` for gathered rows. Kernels pass this variable, not the
 # constant -1: numba compiles a callee once more for each literal argument it is given.
@@ -32,133 +33,6 @@ GATHERED = np.int64(-1)
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _tiles3(X, rows, m_pad, C, j_lo, j_hi, out, fetch_next):
-    """``out[r, j] = X[rows[r]] · C[j]`` for r < m_pad (a multiple of 4), j in [j_lo, j_hi) by 3.
-
-    With ``fetch_next``, the cache lines of the next four rows are requested a few at a time,
-    one batch per tile, so that they arrive from memory while this group is computed.
-    """
-    d = X.shape[1]
-    step = max(1, 64 // X.itemsize)
-    row_lines = (d + step - 1) // step
-    n_tiles = max(1, (j_hi - j_lo) // 3)
-    per_tile = (4 * row_lines + n_tiles - 1) // n_tiles
-    for r in range(0, m_pad, 4):
-        x0 = X[rows[r]]
-        x1 = X[rows[r + 1]]
-        x2 = X[rows[r + 2]]
-        x3 = X[rows[r + 3]]
-        line = 0
-        for j in range(j_lo, j_hi, 3):
-            if fetch_next and r + 8 <= m_pad:
-                for _ in range(per_tile):
-                    if line < 4 * row_lines:
-                        prefetch(X, rows[r + 4 + line // row_lines], (line % row_lines) * step)
-                        line += 1
-            c0 = C[j]
-            c1 = C[j + 1]
-            c2 = C[j + 2]
-            u0 = c0[0]
-            u1 = c1[0]
-            u2 = c2[0]
-            v = x0[0]
-            a00 = v * u0
-            a01 = v * u1
-            a02 = v * u2
-            v = x1[0]
-            a10 = v * u0
-            a11 = v * u1
-            a12 = v * u2
-            v = x2[0]
-            a20 = v * u0
-            a21 = v * u1
-            a22 = v * u2
-            v = x3[0]
-            a30 = v * u0
-            a31 = v * u1
-            a32 = v * u2
-            for q in range(1, d):
-                u0 = c0[q]
-                u1 = c1[q]
-                u2 = c2[q]
-                v = x0[q]
-                a00 += v * u0
-                a01 += v * u1
-                a02 += v * u2
-                v = x1[q]
-                a10 += v * u0
-                a11 += v * u1
-                a12 += v * u2
-                v = x2[q]
-                a20 += v * u0
-                a21 += v * u1
-                a22 += v * u2
-                v = x3[q]
-                a30 += v * u0
-                a31 += v * u1
-                a32 += v * u2
-            out[r, j] = a00
-            out[r, j + 1] = a01
-            out[r, j + 2] = a02
-            out[r + 1, j] = a10
-            out[r + 1, j + 1] = a11
-            out[r + 1, j + 2] = a12
-            out[r + 2, j] = a20
-            out[r + 2, j + 1] = a21
-            out[r + 2, j + 2] = a22
-            out[r + 3, j] = a30
-            out[r + 3, j + 1] = a31
-            out[r + 3, j + 2] = a32
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _tiles2(X, rows, m_pad, C, j_lo, j_hi, out):
-    """As :func:`_tiles3` with 4 x 2 tiles, for the one or two pairs of centres left over."""
-    d = X.shape[1]
-    for r in range(0, m_pad, 4):
-        x0 = X[rows[r]]
-        x1 = X[rows[r + 1]]
-        x2 = X[rows[r + 2]]
-        x3 = X[rows[r + 3]]
-        for j in range(j_lo, j_hi, 2):
-            c0 = C[j]
-            c1 = C[j + 1]
-            u0 = c0[0]
-            u1 = c1[0]
-            a00 = x0[0] * u0
-            a01 = x0[0] * u1
-            a10 = x1[0] * u0
-            a11 = x1[0] * u1
-            a20 = x2[0] * u0
-            a21 = x2[0] * u1
-            a30 = x3[0] * u0
-            a31 = x3[0] * u1
-            for q in range(1, d):
-                u0 = c0[q]
-                u1 = c1[q]
-                v = x0[q]
-                a00 += v * u0
-                a01 += v * u1
-                v = x1[q]
-                a10 += v * u0
-                a11 += v * u1
-                v = x2[q]
-                a20 += v * u0
-                a21 += v * u1
-                v = x3[q]
-                a30 += v * u0
-                a31 += v * u1
-            out[r, j] = a00
-            out[r, j + 1] = a01
-            out[r + 1, j] = a10
-            out[r + 1, j + 1] = a11
-            out[r + 2, j] = a20
-            out[r + 2, j + 1] = a21
-            out[r + 3, j] = a30
-            out[r + 3, j + 1] = a31
-
-
-@njit(cache=True, nogil=True)
 def chunk_dots(X, rows, m, start, tiles, CT, center_block, n_in_3tiles, xbuf, dots):
     """Dot products of ``m`` rows with every centre, into ``dots[:m]``.
 
@@ -166,8 +40,8 @@ def chunk_dots(X, rows, m, start, tiles, CT, center_block, n_in_3tiles, xbuf, do
     are ``rows[:m]``. The source of the dot products is fixed by which of ``tiles`` and ``CT``
     is None, so that numba compiles only the one in use (it prunes a branch on ``arg is None``
     when the argument is None): BLAS with ``CT`` (d, k) when ``tiles`` is None, else the tiled
-    kernel with ``tiles`` (k_pad, d) (``n_in_3tiles`` of them three at a time, in cache blocks
-    of ``center_block``).
+    kernel with ``tiles`` (k_pad, d) (``n_in_3tiles`` = k_pad of them, three at a time, in cache
+    blocks of ``center_block``).
     SCRATCH: ``rows`` (>= m + 4; with ``start`` >= 0 it is overwritten with the row indices),
     ``xbuf`` (>= m rows when BLAS gathers rows).
     OUT: ``dots[t, j]`` = X[row t] · centre j for t < m (``dots`` has >= m + 4 rows).
@@ -189,11 +63,76 @@ def chunk_dots(X, rows, m, start, tiles, CT, center_block, n_in_3tiles, xbuf, do
         m_pad = (m + 3) // 4 * 4
         for t in range(m, m_pad):
             rows[t] = rows[m - 1]
+        # Register tiles of 4 rows x 3 centres, written out here rather than in a helper: every
+        # compiled function that calls a helper compiles the helper's code once more (numba
+        # links and re-optimises callees), and this is the largest loop of the engine.
+        # (Software prefetching of the next rows, tried here, compiled to 0.1 s more per copy of
+        # this loop and made no pass faster on MNIST.)
+        C = tiles
+        d = X.shape[1]
         for jb in range(0, n_in_3tiles, center_block):
             # Rows come from memory during the first block of centres; later blocks find them in cache.
-            _tiles3(X, rows, m_pad, tiles, jb, min(jb + center_block, n_in_3tiles), dots, jb == 0)
-        if n_in_3tiles < tiles.shape[0]:
-            _tiles2(X, rows, m_pad, tiles, n_in_3tiles, tiles.shape[0], dots)
+            j_hi = min(jb + center_block, n_in_3tiles)
+            for r in range(0, m_pad, 4):
+                x0 = X[rows[r]]
+                x1 = X[rows[r + 1]]
+                x2 = X[rows[r + 2]]
+                x3 = X[rows[r + 3]]
+                for j in range(jb, j_hi, 3):
+                    c0 = C[j]
+                    c1 = C[j + 1]
+                    c2 = C[j + 2]
+                    u0 = c0[0]
+                    u1 = c1[0]
+                    u2 = c2[0]
+                    v = x0[0]
+                    a00 = v * u0
+                    a01 = v * u1
+                    a02 = v * u2
+                    v = x1[0]
+                    a10 = v * u0
+                    a11 = v * u1
+                    a12 = v * u2
+                    v = x2[0]
+                    a20 = v * u0
+                    a21 = v * u1
+                    a22 = v * u2
+                    v = x3[0]
+                    a30 = v * u0
+                    a31 = v * u1
+                    a32 = v * u2
+                    for q in range(1, d):
+                        u0 = c0[q]
+                        u1 = c1[q]
+                        u2 = c2[q]
+                        v = x0[q]
+                        a00 += v * u0
+                        a01 += v * u1
+                        a02 += v * u2
+                        v = x1[q]
+                        a10 += v * u0
+                        a11 += v * u1
+                        a12 += v * u2
+                        v = x2[q]
+                        a20 += v * u0
+                        a21 += v * u1
+                        a22 += v * u2
+                        v = x3[q]
+                        a30 += v * u0
+                        a31 += v * u1
+                        a32 += v * u2
+                    dots[r, j] = a00
+                    dots[r, j + 1] = a01
+                    dots[r, j + 2] = a02
+                    dots[r + 1, j] = a10
+                    dots[r + 1, j + 1] = a11
+                    dots[r + 1, j + 2] = a12
+                    dots[r + 2, j] = a20
+                    dots[r + 2, j + 1] = a21
+                    dots[r + 2, j + 2] = a22
+                    dots[r + 3, j] = a30
+                    dots[r + 3, j + 1] = a31
+                    dots[r + 3, j + 2] = a32
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
@@ -244,20 +183,15 @@ def direct_sq_dist(X, i, c):
     return np.float64(acc)
 
 
+# The flags let LLVM vectorise the minimum over many centres (a minimum is exact: no flag
+# changes its value; a zero's sign is all ``nsz`` may change, and -0 == +0 in the search).
 @njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
-def min_value(dots_row, c_half, k):
-    m = c_half[0] - dots_row[0]
-    for j in range(1, k):
-        m = min(m, c_half[j] - dots_row[j])
-    return m
-
-
-@njit(cache=True, nogil=True)
 def nearest(dots_row, c_half, k):
     """Index and value of the smallest ``c_half[j] − dots_row[j]``, ties to the lowest index.
 
     For many centres, a vectorised minimum then a search for its first occurrence beats a
-    compare-and-select chain (its latency, not its work, is the limit).
+    compare-and-select chain (its latency, not its work, is the limit). Both are written out
+    here rather than in a helper: each compiled helper costs a cold start ~0.15 s or more.
     """
     if k < 24:
         best = c_half[0] - dots_row[0]
@@ -268,7 +202,9 @@ def nearest(dots_row, c_half, k):
                 best = v
                 bj = j
         return bj, best
-    m = min_value(dots_row, c_half, k)
+    m = c_half[0] - dots_row[0]
+    for j in range(1, k):
+        m = min(m, c_half[j] - dots_row[j])
     for j in range(k):
         if c_half[j] - dots_row[j] == m:
             return j, m

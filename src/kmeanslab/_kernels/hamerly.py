@@ -117,62 +117,6 @@ def hamerly_init(
 
 
 @njit(cache=True, nogil=True)
-def _gathered_chunk(
-    X,
-    rows,
-    m,
-    C,
-    CT,
-    c_half,
-    x_sq,
-    tiles,
-    center_block,
-    n_in_3tiles,
-    xbuf,
-    dots,
-    margin,
-    cmax_sq,
-    drift_sum,
-    drift_sum_max,
-    labels,
-    upper,
-    lower,
-    move_idx,
-    move_old,
-    n_moves,
-    base,
-    cap,
-):
-    """Full assignment of gathered rows ``rows[:m]``; resets their bounds; records moves."""
-    k = c_half.shape[0]
-    chunk_dots(X, rows, m, GATHERED, tiles, CT, center_block, n_in_3tiles, xbuf, dots)
-    for t in range(m):
-        i = rows[t]
-        best = c_half[0] - dots[t, 0]
-        bj = 0
-        second = np.inf
-        for j in range(1, k):
-            v = c_half[j] - dots[t, j]
-            if v < best:
-                second = best
-                best = v
-                bj = j
-            elif v < second:
-                second = v
-        e = margin * (x_sq[i] + cmax_sq)
-        old = labels[i]
-        if old != bj:
-            n_moves = record_move(move_idx, move_old, base, cap, n_moves, i, old)
-            labels[i] = bj
-            upper[i] = up32(upper_dist(x_sq[i] + 2.0 * best, e) - drift_sum[bj])
-        else:
-            # The direct distance just computed is tighter than the norm trick's.
-            upper[i] = min(upper[i], up32(upper_dist(x_sq[i] + 2.0 * best, e) - drift_sum[bj]))
-        lower[i, 0] = down32(lower_dist(x_sq[i] + 2.0 * second, e) + drift_sum_max)
-    return n_moves
-
-
-@njit(cache=True, nogil=True)
 def hamerly_step(
     X,
     C,
@@ -217,6 +161,7 @@ def hamerly_step(
     fully reassigned, points tightened) for the slabs ``lo .. hi``.
     """
     n, d = X.shape
+    k = c_half.shape[0]
     n_cols = C.shape[0]
     rows = np.empty(chunk + 4, np.int64)
     dots = np.empty((chunk + 4, n_cols), X.dtype)
@@ -234,73 +179,45 @@ def hamerly_step(
             low = np.float64(lower[i, 0]) - drift_sum_max
             e = margin * (x_sq[i] + cmax_sq)
             z = max(low, 2.0 * s_half[a] - u)
-            if proves(z, u * u + 2.0 * e):
+            if not proves(z, u * u + 2.0 * e):
+                n_tight += 1
+                u = np.sqrt(direct_sq_dist(X, i, C[a]) * tight)
+                z = max(low, 2.0 * s_half[a] - u)
+                upper[i] = up32(u - drift_sum[a])
+                if not proves(z, u * u + 2.0 * e):
+                    rows[nb] = i
+                    nb += 1
+            if nb == 0 or (nb < chunk and i + 1 < last):
                 continue
-            n_tight += 1
-            u = np.sqrt(direct_sq_dist(X, i, C[a]) * tight)
-            z = max(low, 2.0 * s_half[a] - u)
-            upper[i] = up32(u - drift_sum[a])
-            if proves(z, u * u + 2.0 * e):
-                continue
-            rows[nb] = i
-            nb += 1
-            if nb == chunk:
-                n_full += nb
-                n_moves = _gathered_chunk(
-                    X,
-                    rows,
-                    np.int64(nb),  # numba compiles a callee again for a literal argument
-                    C,
-                    CT,
-                    c_half,
-                    x_sq,
-                    tiles,
-                    center_block,
-                    n_in_3tiles,
-                    xbuf,
-                    dots,
-                    margin,
-                    cmax_sq,
-                    drift_sum,
-                    drift_sum_max,
-                    labels,
-                    upper,
-                    lower,
-                    move_idx,
-                    move_old,
-                    np.int64(n_moves),
-                    s * move_cap,
-                    move_cap,
-                )
-                nb = 0
-        if nb > 0:
+            # Full assignment of the gathered rows rows[:nb] (written once, here, rather than in a
+            # helper: each compiled helper that holds the dot-product kernel costs a cold start a
+            # copy of it); resets their bounds and records the moves.
             n_full += nb
-            n_moves = _gathered_chunk(
-                X,
-                rows,
-                np.int64(nb),  # numba compiles a callee again for a literal argument
-                C,
-                CT,
-                c_half,
-                x_sq,
-                tiles,
-                center_block,
-                n_in_3tiles,
-                xbuf,
-                dots,
-                margin,
-                cmax_sq,
-                drift_sum,
-                drift_sum_max,
-                labels,
-                upper,
-                lower,
-                move_idx,
-                move_old,
-                np.int64(n_moves),
-                s * move_cap,
-                move_cap,
-            )
+            chunk_dots(X, rows, nb, GATHERED, tiles, CT, center_block, n_in_3tiles, xbuf, dots)
+            for t in range(nb):
+                r = rows[t]
+                best = c_half[0] - dots[t, 0]
+                bj = 0
+                second = np.inf
+                for j in range(1, k):
+                    v = c_half[j] - dots[t, j]
+                    if v < best:
+                        second = best
+                        best = v
+                        bj = j
+                    elif v < second:
+                        second = v
+                e = margin * (x_sq[r] + cmax_sq)
+                old = labels[r]
+                if old != bj:
+                    n_moves = record_move(move_idx, move_old, s * move_cap, move_cap, n_moves, r, old)
+                    labels[r] = bj
+                    upper[r] = up32(upper_dist(x_sq[r] + 2.0 * best, e) - drift_sum[bj])
+                else:
+                    # The direct distance just computed is tighter than the norm trick's.
+                    upper[r] = min(upper[r], up32(upper_dist(x_sq[r] + 2.0 * best, e) - drift_sum[bj]))
+                lower[r, 0] = down32(lower_dist(x_sq[r] + 2.0 * second, e) + drift_sum_max)
+            nb = 0
         slab_stats[s, 0] = n_moves
         slab_stats[s, 1] = n_full
         slab_stats[s, 2] = n_tight

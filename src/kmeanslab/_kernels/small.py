@@ -90,7 +90,7 @@ def candidate_potentials(
     k = cand_sq.shape[0]
     for s in range(lo, hi):
         part = _slab(slab_rows, X.shape[0], s)
-        d2 = x_sq[part, None] + cand_sq[None, :] - 2.0 * _dots(X, part, C, k).astype(np.float64)
+        d2 = x_sq[part, None] + cand_sq[None, :] - 2.0 * (X[part].astype(np.float64) @ C[:k].T.astype(np.float64))
         d2 = np.minimum(np.maximum(d2, 0.0), closest[part, None])
         out[s] = _w(weights, part, d2.shape[0]) @ d2
 
