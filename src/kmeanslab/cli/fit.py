@@ -12,8 +12,9 @@ from ..cluster import ALGORITHMS, EMPTY_POLICIES, INIT_METHODS, STOP_RULES, KMea
 from ..errors import InputError
 from ..io import open_input, prepare_out_dir, read_npy_header, staged_output_dir, write_csv, write_json
 from ..io.model_file import add_preprocessing
+from ..io.tables import is_sparse_table, read_sparse_table
 from ..scale import STREAM_MIN_BYTES, as_dask_array, connect, open_npy
-from ..validation import check_values, iter_row_chunks
+from ..validation import check_data, check_values, iter_row_chunks
 from ._common import (
     add_data_arguments,
     add_progress_argument,
@@ -183,6 +184,8 @@ def _load(args: argparse.Namespace):
     ``--scale`` the data are rescaled in memory, so they are read as ``load_data`` reads them.
     """
     path = getattr(args, "data", None)
+    if path and is_sparse_table(path):
+        return _load_sparse(args)
     if path and str(path).lower().endswith(".npy") and not args.columns and args.scale == "none":
         with open_input(path, "a .npy file") as handle:
             header = read_npy_header(handle, os.path.basename(path))
@@ -192,6 +195,29 @@ def _load(args: argparse.Namespace):
             _check_streamed(source, os.path.basename(path))
             return source, [f"x{i}" for i in range(source.shape[1])], str(path)
     return load_data(args)
+
+
+def _load_sparse(args: argparse.Namespace):
+    """A sparse DATA file (svmlight/libsvm, or scipy.sparse.save_npz), kept sparse for the fit."""
+    name = os.path.basename(args.data)
+    for given, option in (
+        (args.columns, "--columns"),
+        (args.scale != "none", "--scale"),
+        (args.scheduler, "--scheduler"),
+    ):
+        if given:
+            raise InputError(
+                f"{option} is not valid with the sparse file {name}; expected it without {option} "
+                f"(a sparse matrix is fitted as it is, in memory)"
+            )
+    for flag, option in (
+        (getattr(args, "id_column", None), "--id-column"),
+        (getattr(args, "with_data", False), "--with-data"),
+    ):
+        if flag:
+            raise InputError(f"{option} is not valid with the sparse file {name}; expected it without {option}")
+    X, names = read_sparse_table(args.data)
+    return check_data(X, name, accept_sparse=True), names, str(args.data)
 
 
 def _check_streamed(source, name: str) -> None:

@@ -38,8 +38,11 @@ from .._core import (
     assign_into,
     direct_margin,
     rounding_margin,
+    sparse_assign_into,
+    sparse_center_arrays,
+    sparse_cluster_sums_into,
 )
-from ..validation import check_choice
+from ..validation import check_choice, is_sparse
 
 
 class ClusterSums:
@@ -740,6 +743,76 @@ def choose_algorithm(n: int, d: int, k: int, itemsize: int = 8) -> str:
 def make_assigner(algorithm: str, X: np.ndarray, k: int, sample_weight, x_sq):
     """Build the assigner for ``algorithm`` (``"auto"`` picks one from the problem's shape)."""
     check_choice(algorithm, "algorithm", ALGORITHMS)
+    if is_sparse(X):
+        return make_sparse_assigner(algorithm, X, k, sample_weight, x_sq)
     if algorithm == "auto":
         algorithm = choose_algorithm(X.shape[0], X.shape[1], k, X.itemsize)
     return ASSIGNERS[algorithm](X, k, sample_weight, x_sq)
+
+
+# =========================================================================== sparse X
+# Assigners for a sparse (canonical CSR) X with dense centres: the same interface as
+# LloydAssigner, so the one Lloyd loop runs them unchanged. Kept apart from the dense
+# assigners above: they share no kernel.
+
+
+class SparseLloydAssigner:
+    """Full Lloyd assignment of a sparse X: every row dotted with every centre over its stored entries.
+
+    A step is one pass of ``_kernels.sparse.assign_pass`` (cost: stored entries x k) and one
+    serial pass for the cluster sums (cost: stored entries, plus zeroing the k x d sums).
+    """
+
+    name = "lloyd"
+
+    def __init__(self, X, k: int, sample_weight: np.ndarray | None, x_sq: np.ndarray):
+        n, d = X.shape
+        self.X, self.k, self.weights, self.x_sq = X, k, sample_weight, x_sq
+        self._w = _weights_arg(sample_weight)
+        self.labels = np.full(n, -1, dtype=np.int32)
+        self.min_d2 = np.empty(n, dtype=np.float64)
+        self.n_changed = n
+        self.loss_sum = 0.0
+        self._sums = np.zeros((k, d))
+        self._wsums = np.zeros(k)
+
+    def _assign(self, centers: np.ndarray) -> None:
+        CT, c_sq = sparse_center_arrays(centers)
+        self.n_changed, self.loss_sum = sparse_assign_into(
+            self.X, CT, c_sq, self.x_sq, self._w, self.labels, self.min_d2
+        )
+
+    def step(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign every row to the nearest of ``centers``; return labels, sums and weights."""
+        self._assign(centers)
+        if self.n_changed:
+            sparse_cluster_sums_into(self.X, self.labels, self._w, self._sums, self._wsums)
+        return self.labels, self._sums, self._wsums
+
+    def min_sq_dists(self, centers: np.ndarray) -> np.ndarray:
+        """Squared distance of each row to the centre ``step`` assigned it to."""
+        return self.min_d2
+
+    def centers_moved(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Full Lloyd keeps no state that depends on the centres."""
+
+    def final_labels(self, centers: np.ndarray) -> np.ndarray:
+        """Labels for ``centers`` (the loop's last assignment; the sums are not needed)."""
+        self._assign(centers)
+        return self.labels
+
+
+#: Every ``algorithm=`` name and the assigner that runs it on a sparse X.
+SPARSE_ASSIGNERS = {
+    "lloyd": SparseLloydAssigner,
+    "hamerly": SparseLloydAssigner,
+    "elkan": SparseLloydAssigner,
+    "yinyang": SparseLloydAssigner,
+}
+
+
+def make_sparse_assigner(algorithm: str, X, k: int, sample_weight, x_sq):
+    """The assigner for ``algorithm`` on a sparse X (``"auto"``: by the problem's shape)."""
+    if algorithm == "auto":
+        algorithm = "lloyd"
+    return SPARSE_ASSIGNERS[algorithm](X, k, sample_weight, x_sq)

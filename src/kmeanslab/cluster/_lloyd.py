@@ -23,7 +23,7 @@ import numpy as np
 from .._core import _means, inertia
 from ..errors import InputError
 from ..scale import BlockSource, InMemoryBlocks
-from ..validation import check_choice
+from ..validation import check_choice, is_sparse
 from ._assigners import make_assigner
 
 __all__ = [
@@ -127,7 +127,8 @@ def _far_rows_block(X_b, x_sq_b, w_b, state, info, centers, pool, resident):
     # Rows of zero weight do not keep a cluster alive: its centre would be their mean, 0 / 0.
     members = labels if w_b is None else labels[w_b > 0]
     counts = np.bincount(members, minlength=centers.shape[0]).astype(np.int64)
-    return None, (np.ascontiguousarray(X_b[top]), far[top], np.asarray(labels[top]), weights, truncated, counts)
+    rows = X_b[top].toarray() if is_sparse(X_b) else X_b[top]  # a few rows: O(k d) even for sparse X
+    return None, (np.ascontiguousarray(rows), far[top], np.asarray(labels[top]), weights, truncated, counts)
 
 
 def _final_block(X_b, x_sq_b, w_b, state, info, centers, previous, strict, resident):

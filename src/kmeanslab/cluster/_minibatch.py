@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from .._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
+from ..errors import InputError
 from ..scale import InMemoryBlocks
-from ..validation import as_generator, check_sample_weight
+from ..validation import as_generator, check_sample_weight, is_sparse
 from ._assigners import _one_thread, make_assigner
 from ._base import _BaseKMeans, boolean, integer, number, optional
 from ._seeding import initial_centers
@@ -130,6 +131,15 @@ def _reassign(centers, counts, batch, d2, weights, rng, ratio, periodic, dead=No
     return movers
 
 
+def _refuse_sparse(X: Any) -> None:
+    """MiniBatchKMeans trains on dense X only (its predict, transform and score take sparse X)."""
+    if is_sparse(X):
+        raise InputError(
+            f"X is a sparse matrix ({type(X).__name__}); MiniBatchKMeans trains on dense X only; "
+            f"expected a dense array: use KMeans, which fits sparse CSR X, or pass X.toarray() if it fits in memory"
+        )
+
+
 class MiniBatchKMeans(_BaseKMeans):
     """K-means by mini-batches: a fast approximation of :class:`kmeanslab.KMeans` for big n.
 
@@ -197,6 +207,7 @@ or callable, default="k-means++"
     [[1.0, 2.0], [10.0, 2.0]]
     """
 
+    _accepts_sparse = False  # trains on dense X only (predict, transform and score take sparse X)
     _parameter_constraints = {
         "max_iter": integer(1),
         "batch_size": integer(1),
@@ -366,6 +377,7 @@ or callable, default="k-means++"
         -------
         self
         """
+        _refuse_sparse(X)
         X = self._check_X(X, reset=True)
         self._validate_params(X.shape[0], X.shape[1], X.dtype)
         weights = check_sample_weight(sample_weight, X.shape[0], X=X)
@@ -422,6 +434,7 @@ or callable, default="k-means++"
         -------
         self
         """
+        _refuse_sparse(X)
         first = not hasattr(self, "cluster_centers_")
         X = self._check_X(X, reset=first)
         weights = check_sample_weight(sample_weight, X.shape[0], X=X)
