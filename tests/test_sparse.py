@@ -285,3 +285,16 @@ def test_cli_refuses_a_damaged_save_npz_file(tmp_path, capsys):
     assert main(["fit", str(path), "-k", "2", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "bad.npz: holds a damaged sparse matrix" in err and len(err.strip().splitlines()) == 1
+
+
+def test_large_centre_shift_is_summed_in_blocks_to_the_same_value():
+    from kmeanslab.cluster._lloyd import _SHIFT_BLOCK_VALUES, _squared_shift
+
+    rng = np.random.default_rng(1)
+    old = rng.normal(size=(3 * _SHIFT_BLOCK_VALUES // 1000 + 7, 1000))
+    new = old + rng.normal(scale=1e-3, size=old.shape)
+    assert new.size > _SHIFT_BLOCK_VALUES
+    expected = float(np.sum((new - old) ** 2))
+    assert _squared_shift(new, old) == pytest.approx(expected, rel=1e-12)
+    small_old, small_new = old[:3, :4], new[:3, :4]
+    assert _squared_shift(small_new, small_old) == float(np.sum((small_new - small_old) ** 2))

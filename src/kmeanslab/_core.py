@@ -414,9 +414,14 @@ def mean_feature_variance(X: np.ndarray, sample_weight: np.ndarray | None = None
 
 
 def _means(sums: np.ndarray, wsums: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    out = fallback.astype(np.float64, copy=True)
+    # Without k x d temporaries (k x d passes cost on sparse data): the divisions in place, and
+    # only the empty clusters' rows taken from ``fallback``.
     nonempty = wsums > 0
-    out[nonempty] = sums[nonempty] / wsums[nonempty, None]
+    out = np.empty(sums.shape, dtype=np.float64)
+    np.divide(sums, wsums[:, None], out=out, where=nonempty[:, None])
+    empty = np.flatnonzero(~nonempty)
+    if len(empty):
+        out[empty] = fallback[empty]
     return out
 
 
@@ -436,10 +441,15 @@ def _sparse_slabs(X) -> int:
     return max(1, -(-X.shape[0] // SPARSE_SLAB_ROWS))
 
 
-def sparse_center_arrays(centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(CT, c_sq)``: the centres transposed, (d, k) float64, and their squared norms."""
-    c = np.asarray(centers, dtype=np.float64)
-    return np.ascontiguousarray(c.T), np.einsum("ij,ij->i", c, c)
+def sparse_center_arrays(centers: np.ndarray, CT: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(CT, c_sq)``: the centres transposed, (d, k) float64 (into ``CT`` when given), and their
+    squared norms in float64, from one read of the centres."""
+    k, d = centers.shape
+    if CT is None:
+        CT = np.empty((d, k), dtype=np.float64)
+    c_sq = np.empty(k, dtype=np.float64)
+    _kernels.sparse.transpose_into(np.ascontiguousarray(centers), CT, c_sq)
+    return CT, c_sq
 
 
 def sparse_row_sq_norms(X) -> np.ndarray:

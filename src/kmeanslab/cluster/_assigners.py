@@ -775,9 +775,10 @@ class SparseLloydAssigner:
         self.loss_sum = 0.0
         self._sums = np.zeros((k, d))
         self._wsums = np.zeros(k)
+        self._CT = np.empty((d, k))  # the centres transposed for the kernel, rewritten at each step
 
     def _assign(self, centers: np.ndarray) -> None:
-        CT, c_sq = sparse_center_arrays(centers)
+        CT, c_sq = sparse_center_arrays(centers, self._CT)
         self.n_changed, self.loss_sum = sparse_assign_into(
             self.X, CT, c_sq, self.x_sq, self._w, self.labels, self.min_d2
         )

@@ -281,6 +281,22 @@ class LloydResult:
     sizes: np.ndarray | None = None
 
 
+# Centres of more values than this have their shift summed by row blocks (no k x d temporary).
+_SHIFT_BLOCK_VALUES = 2**20
+
+
+def _squared_shift(new: np.ndarray, old: np.ndarray) -> float:
+    """Total squared distance between ``new`` and ``old`` centres."""
+    if new.size <= _SHIFT_BLOCK_VALUES:
+        return float(np.sum((new - old) ** 2))
+    rows = max(1, _SHIFT_BLOCK_VALUES // new.shape[1])
+    total = 0.0
+    for a in range(0, new.shape[0], rows):
+        diff = new[a : a + rows] - old[a : a + rows]
+        total += float(np.einsum("ij,ij->", diff, diff))
+    return total
+
+
 def _check_finite(centers: np.ndarray, n_iter: int) -> None:
     if not np.all(np.isfinite(centers)):
         raise InputError(
@@ -366,7 +382,7 @@ def lloyd(
             moved = handle_empty(source, states, centers_x, new_centers, empties, sums, wsums) if len(empties) else 0
             _check_finite(new_centers, n_iter)
             n_relocated += moved
-            shift = float(np.sum((new_centers - centers) ** 2))
+            shift = _squared_shift(new_centers, centers)
             if verbose:
                 log(f"iteration {n_iter:4d}  loss {loss:.10g}  shift {shift:.4g}")
             if on_iteration is not None:
