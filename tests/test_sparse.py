@@ -205,16 +205,33 @@ def test_bad_sparse_input_is_refused_with_reasons():
     km = KMeans(2, random_state=0).fit(good)
     with pytest.raises(InputError, match="X has 4 features, but KMeans is expecting 3"):
         km.predict(sp.csr_matrix(np.eye(4)))
-    with pytest.raises(InputError, match="MiniBatchKMeans trains on dense X only"):
-        MiniBatchKMeans(2).fit(good)
-    with pytest.raises(InputError, match="MiniBatchKMeans trains on dense X only"):
-        MiniBatchKMeans(2).partial_fit(good)
+    with pytest.raises(InputError, match=r"X contains NaN \(NaN at row 1, column 1\)"):
+        MiniBatchKMeans(2).fit(X)
 
 
-def test_minibatch_predicts_on_sparse_after_a_dense_fit():
-    dense = _blobs_sparse(n=300, d=20, k=3, seed=8).toarray()
-    mb = MiniBatchKMeans(3, random_state=0, n_init=1).fit(dense)
-    np.testing.assert_array_equal(mb.predict(sp.csr_matrix(dense)), mb.predict(dense))
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_minibatch_on_sparse_equals_minibatch_on_toarray(init, weighted):
+    """Batches are drawn over the canonical order, the same rows for X and X.toarray()."""
+    X = _blobs_sparse(n=600, d=80, k=6, seed=8)
+    w = np.random.default_rng(2).integers(1, 4, X.shape[0]).astype(float) if weighted else None
+    kwargs = dict(n_clusters=6, init=init, random_state=0, batch_size=64)
+    a = MiniBatchKMeans(**kwargs).fit(X, sample_weight=w)
+    b = MiniBatchKMeans(**kwargs).fit(X.toarray(), sample_weight=w)
+    assert a.n_steps_ == b.n_steps_
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X.toarray()))
+
+
+def test_minibatch_partial_fit_on_sparse_batches():
+    X = _blobs_sparse(n=500, d=40, k=4, seed=3)
+    a, b = MiniBatchKMeans(4, random_state=1), MiniBatchKMeans(4, random_state=1)
+    for start in range(0, 500, 100):
+        a.partial_fit(X[start : start + 100])
+        b.partial_fit(X[start : start + 100].toarray())
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
 
 
 # --------------------------------------------------------------------------- the CLI

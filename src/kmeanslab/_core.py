@@ -443,13 +443,15 @@ def _sparse_slabs(X) -> int:
 
 def sparse_center_arrays(centers: np.ndarray, CT: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(CT, c_sq)``: the centres transposed, (d, k) float64 (into ``CT`` when given), and their
-    squared norms in float64, from one read of the centres."""
+    squared norms in float64."""
     k, d = centers.shape
     if CT is None:
         CT = np.empty((d, k), dtype=np.float64)
-    c_sq = np.empty(k, dtype=np.float64)
-    _kernels.sparse.transpose_into(np.ascontiguousarray(centers), CT, c_sq)
-    return CT, c_sq
+    _kernels.sparse.transpose_into(np.ascontiguousarray(centers), CT)
+    c = np.asarray(centers, dtype=np.float64)
+    # The norms summed as scikit-learn's row_norms sums them: a rounding of difference in a norm
+    # can break a near-tie the other way, and the labels are to equal scikit-learn's.
+    return CT, np.einsum("ij,ij->i", c, c)
 
 
 def sparse_row_sq_norms(X) -> np.ndarray:

@@ -161,21 +161,11 @@ def feature_sums(data, indices, indptr, w, center, n_cols, out):
 
 
 @njit(cache=True, nogil=True)
-def transpose_into(C, CT, c_sq):
-    """OUT: ``CT[q, j] = C[j, q]`` in float64, by 32 x 32 tiles; ``c_sq[j] = ||C[j]||²``.
-
-    One read of C serves both: on sparse data a pass over the k x d centres costs as much as a
-    good part of the assignment. (The norms may differ from NumPy's by a rounding, as any two
-    orders of summation do.)
-    """
+def transpose_into(C, CT):
+    """OUT: ``CT[q, j] = C[j, q]`` in float64, by 32 x 32 tiles, into a buffer kept between steps."""
     k, d = C.shape
-    c_sq[:] = 0.0
     for a in range(0, k, 32):
         for b in range(0, d, 32):
             for j in range(a, min(a + 32, k)):
-                acc = 0.0
                 for q in range(b, min(b + 32, d)):
-                    v = np.float64(C[j, q])
-                    CT[q, j] = v
-                    acc += v * v
-                c_sq[j] += acc
+                    CT[q, j] = np.float64(C[j, q])

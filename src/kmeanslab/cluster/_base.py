@@ -241,7 +241,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
         kind : {"sse", "mse", "mean_dist"}, default="sse"
             Sum of squared distances to the nearest centre (the inertia); their mean; or the
             mean of the (unsquared) distances, reported as J_clust by the MNIST notebooks.

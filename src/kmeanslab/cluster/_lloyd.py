@@ -387,7 +387,10 @@ def lloyd(
                 log(f"iteration {n_iter:4d}  loss {loss:.10g}  shift {shift:.4g}")
             if on_iteration is not None:
                 on_iteration(n_iter, new_centers, loss)
-            previous, centers = centers_x, new_centers
+            # Only the pruning assigners need the old centres (to loosen their bounds); the full
+            # pass ("lloyd", dense or sparse) does not, and dropping them saves a k x d array.
+            keep_old = resident and states[0].name != "lloyd"
+            previous, centers = (centers_x if keep_old else None), new_centers
             if moved == 0 and n_changed == 0:
                 # No label changed, so the sums and the centres did not change either.
                 converged = strict = True

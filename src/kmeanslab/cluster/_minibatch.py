@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from .._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
-from ..errors import InputError
 from ..scale import InMemoryBlocks
 from ..validation import as_generator, check_sample_weight, is_sparse
 from ._assigners import _one_thread, make_assigner
@@ -120,24 +119,15 @@ def _reassign(centers, counts, batch, d2, weights, rng, ratio, periodic, dead=No
     eligible = np.flatnonzero(mass > 0)
     movers = np.flatnonzero(starved)
     movers = movers[np.argsort(counts[movers], kind="stable")]
-    m = min(len(movers), len(eligible), max(1, len(batch) // 2))
+    m = min(len(movers), len(eligible), max(1, batch.shape[0] // 2))
     if m == 0:
         return none
     picks = rng.choice(eligible, size=m, replace=False, p=mass[eligible] / mass[eligible].sum())
     movers = movers[:m]
-    centers[movers] = batch[picks]
+    centers[movers] = batch[picks].toarray() if is_sparse(batch) else batch[picks]  # m rows only
     staying = counts[~starved]
     counts[movers] = staying.min() if staying.size else counts[movers].max()
     return movers
-
-
-def _refuse_sparse(X: Any) -> None:
-    """MiniBatchKMeans trains on dense X only (its predict, transform and score take sparse X)."""
-    if is_sparse(X):
-        raise InputError(
-            f"X is a sparse matrix ({type(X).__name__}); MiniBatchKMeans trains on dense X only; "
-            f"expected a dense array: use KMeans, which fits sparse CSR X, or pass X.toarray() if it fits in memory"
-        )
 
 
 class MiniBatchKMeans(_BaseKMeans):
@@ -207,7 +197,6 @@ or callable, default="k-means++"
     [[1.0, 2.0], [10.0, 2.0]]
     """
 
-    _accepts_sparse = False  # trains on dense X only (predict, transform and score take sparse X)
     _parameter_constraints = {
         "max_iter": integer(1),
         "batch_size": integer(1),
@@ -368,7 +357,7 @@ or callable, default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Batches are drawn in proportion to these weights (weights are repetitions).
@@ -377,7 +366,6 @@ or callable, default="k-means++"
         -------
         self
         """
-        _refuse_sparse(X)
         X = self._check_X(X, reset=True)
         self._validate_params(X.shape[0], X.shape[1], X.dtype)
         weights = check_sample_weight(sample_weight, X.shape[0], X=X)
@@ -425,7 +413,7 @@ or callable, default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
             The batch; the first one needs at least ``n_clusters`` rows.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
@@ -434,7 +422,6 @@ or callable, default="k-means++"
         -------
         self
         """
-        _refuse_sparse(X)
         first = not hasattr(self, "cluster_centers_")
         X = self._check_X(X, reset=first)
         weights = check_sample_weight(sample_weight, X.shape[0], X=X)
