@@ -14,6 +14,7 @@ the full Lloyd pass. Every algorithm gives Lloyd's result.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -380,9 +381,12 @@ def lloyd(
             new_centers = _means(sums, wsums, centers)
             empties = np.flatnonzero(wsums <= 0)
             moved = handle_empty(source, states, centers_x, new_centers, empties, sums, wsums) if len(empties) else 0
-            _check_finite(new_centers, n_iter)
-            n_relocated += moved
             shift = _squared_shift(new_centers, centers)
+            if not math.isfinite(shift):
+                # The centres were finite: a value of the new ones that is not makes the shift
+                # inf or NaN, so the (k x d) check runs only then.
+                _check_finite(new_centers, n_iter)
+            n_relocated += moved
             if verbose:
                 log(f"iteration {n_iter:4d}  loss {loss:.10g}  shift {shift:.4g}")
             if on_iteration is not None:

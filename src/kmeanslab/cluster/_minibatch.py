@@ -294,7 +294,7 @@ or callable, default="k-means++"
         return loss, float(np.sum((centers - before) ** 2))
 
     def _start(self, centers: np.ndarray) -> None:
-        self._centers64 = centers
+        self._centers64 = np.array(centers, dtype=np.float64)  # its own: the steps move it in place
         self.counts_ = np.zeros(centers.shape[0])
         self._last_hit = np.zeros(centers.shape[0], dtype=np.int64)
         self._last_check = 0

@@ -458,10 +458,10 @@ def call_init(init: Any, source: BlockSource, k: int, rng: np.random.Generator) 
 
 
 def initial_centers(source: BlockSource, k: int, init: Any, rng: np.random.Generator) -> np.ndarray:
-    """Initial centres for ``init``: a name in :data:`INIT_METHODS`, an array (copied as float64),
+    """Initial centres for ``init``: a name in :data:`INIT_METHODS`, an array (as float64, not copied),
     or a callable (:func:`call_init`)."""
     if isinstance(init, np.ndarray):
-        return np.array(init, dtype=np.float64)
+        return np.asarray(init, dtype=np.float64)  # not copied: the Lloyd loop copies its start
     if callable(init):
         return call_init(init, source, k, rng)
     if init not in SEEDERS:
