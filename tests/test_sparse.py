@@ -315,3 +315,27 @@ def test_large_centre_shift_is_summed_in_blocks_to_the_same_value():
     assert _squared_shift(new, old) == pytest.approx(expected, rel=1e-12)
     small_old, small_new = old[:3, :4], new[:3, :4]
     assert _squared_shift(small_new, small_old) == float(np.sum((small_new - small_old) ** 2))
+
+
+def test_sparse_hamerly_skips_rows_and_keeps_lloyds_labels():
+    from kmeanslab._core import row_sq_norms, sparse_assign
+    from kmeanslab.cluster._assigners import make_assigner
+
+    X = _blobs_sparse(n=600, d=80, k=6, seed=1)
+    init = X[np.arange(0, 600, 100)].toarray()
+    a = KMeans(6, init=init, n_init=1, algorithm="hamerly", tol=0).fit(X)
+    b = KMeans(6, init=init, n_init=1, algorithm="lloyd", tol=0).fit(X)
+    assert a.algorithm_ == "hamerly" and b.algorithm_ == "lloyd"
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert a.n_iter_ == b.n_iter_
+    # Near convergence the bounds prove most rows: after a small move of the centres, few
+    # rows get the full pass, and the labels are those of a full Lloyd pass.
+    assigner = make_assigner("hamerly", X, 6, None, row_sq_norms(X))
+    centers = b.cluster_centers_
+    assigner.step(centers)
+    moved = centers + 1e-3 * np.random.default_rng(0).standard_normal(centers.shape)
+    assigner.centers_moved(centers, moved)
+    labels, _, _ = assigner.step(moved)
+    assert assigner.stats[-1]["full"] < X.shape[0] // 4
+    np.testing.assert_array_equal(labels, sparse_assign(X, moved)[0])

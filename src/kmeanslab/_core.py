@@ -437,7 +437,8 @@ def _csr(X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X.data, X.indices, X.indptr
 
 
-def _sparse_slabs(X) -> int:
+def sparse_slab_count(X) -> int:
+    """Slabs of :data:`SPARSE_SLAB_ROWS` rows in a sparse X (the kernels' units of work)."""
     return max(1, -(-X.shape[0] // SPARSE_SLAB_ROWS))
 
 
@@ -447,7 +448,7 @@ def sparse_center_arrays(centers: np.ndarray, CT: np.ndarray | None = None) -> t
     k, d = centers.shape
     if CT is None:
         CT = np.empty((d, k), dtype=np.float64)
-    _kernels.sparse.transpose_into(np.ascontiguousarray(centers), CT)
+    _kernels.run(_kernels.sparse.transpose_into, -(-k // 32), np.ascontiguousarray(centers), CT)
     c = np.asarray(centers, dtype=np.float64)
     # The norms summed as scikit-learn's row_norms sums them: a rounding of difference in a norm
     # can break a near-tie the other way, and the labels are to equal scikit-learn's.
@@ -457,16 +458,16 @@ def sparse_center_arrays(centers: np.ndarray, CT: np.ndarray | None = None) -> t
 def sparse_row_sq_norms(X) -> np.ndarray:
     """Squared norm of every row of a sparse X, in float64."""
     out = np.empty(X.shape[0], dtype=np.float64)
-    _kernels.run(_kernels.sparse.row_sq_norms, _sparse_slabs(X), X.data, X.indptr, SPARSE_SLAB_ROWS, out)
+    _kernels.run(_kernels.sparse.row_sq_norms, sparse_slab_count(X), X.data, X.indptr, SPARSE_SLAB_ROWS, out)
     return out
 
 
 def sparse_assign_into(X, CT, c_sq, x_sq, weights, labels, min_d2) -> tuple[int, float]:
     """Label every row of a sparse X (see ``_kernels.sparse.assign_pass``); returns (changed, loss)."""
-    stats = np.empty((_sparse_slabs(X), 2), dtype=np.float64)
+    stats = np.empty((sparse_slab_count(X), 2), dtype=np.float64)
     _kernels.run(
         _kernels.sparse.assign_pass,
-        _sparse_slabs(X),
+        sparse_slab_count(X),
         *_csr(X),
         CT,
         c_sq,
@@ -497,14 +498,26 @@ def sparse_sq_distances(X, centers: np.ndarray, x_sq: np.ndarray | None = None) 
     CT, c_sq = sparse_center_arrays(centers)
     out = np.empty((X.shape[0], CT.shape[1]), dtype=np.float64)
     with compute_context():
-        _kernels.run(_kernels.sparse.distances_pass, _sparse_slabs(X), *_csr(X), CT, c_sq, x_sq, SPARSE_SLAB_ROWS, out)
+        _kernels.run(
+            _kernels.sparse.distances_pass, sparse_slab_count(X), *_csr(X), CT, c_sq, x_sq, SPARSE_SLAB_ROWS, out
+        )
     return out
 
 
 def sparse_cluster_sums_into(X, labels: np.ndarray, weights, sums: np.ndarray, wsums: np.ndarray) -> None:
     """Per-cluster weighted sums of the rows of a sparse X into (k, d) ``sums`` and (k,) ``wsums``."""
-    _kernels.sparse.cluster_sums(
-        *_csr(X), np.ascontiguousarray(labels, dtype=np.int32), _weights_arg(weights), sums, wsums
+    k = sums.shape[0]
+    # Two blocks of clusters per thread at most: each block reads all the labels.
+    block = max(1, -(-k // (2 * _kernels.threads())))
+    _kernels.run(
+        _kernels.sparse.cluster_sums,
+        -(-k // block),
+        *_csr(X),
+        np.ascontiguousarray(labels, dtype=np.int32),
+        _weights_arg(weights),
+        block,
+        sums,
+        wsums,
     )
 
 
@@ -524,7 +537,7 @@ def sparse_assigned_sq_dists(X, centers: np.ndarray, labels: np.ndarray) -> np.n
     with compute_context():
         _kernels.run(
             _kernels.sparse.sq_dist_to_assigned,
-            _sparse_slabs(X),
+            sparse_slab_count(X),
             *_csr(X),
             C,
             c_sq,

@@ -101,16 +101,23 @@ def row_center_sq_dist(data, indices, indptr, i, C, j, c_sq_j, x_sq_i):
 
 
 @njit(cache=True, nogil=True)
-def cluster_sums(data, indices, indptr, labels, w, sums, wsums):
+def cluster_sums(data, indices, indptr, labels, w, block, sums, wsums, lo, hi):
     """OUT: ``sums[c]`` the weighted sum of the rows labelled c, ``wsums[c]`` their weight.
 
-    Serial, in row order (the sums do not depend on threads); both are zeroed first.
+    The units are blocks of ``block`` clusters: each unit zeroes its clusters' rows, then adds,
+    in row order, the rows labelled with one of them (it reads every label, and the stored
+    values of its own rows only). Each cluster's sum is made by one unit in row order, so the
+    sums do not depend on the threads.
     """
     n = len(indptr) - 1
-    sums[:] = 0.0
-    wsums[:] = 0.0
+    c_lo = lo * block
+    c_hi = min(hi * block, sums.shape[0])
+    sums[c_lo:c_hi] = 0.0
+    wsums[c_lo:c_hi] = 0.0
     for i in range(n):
         c = labels[i]
+        if c < c_lo or c >= c_hi:
+            continue
         wi = weight(w, i)
         wsums[c] += wi
         target = sums[c]
@@ -161,11 +168,110 @@ def feature_sums(data, indices, indptr, w, center, n_cols, out):
 
 
 @njit(cache=True, nogil=True)
-def transpose_into(C, CT):
-    """OUT: ``CT[q, j] = C[j, q]`` in float64, by 32 x 32 tiles, into a buffer kept between steps."""
+def transpose_into(C, CT, lo, hi):
+    """OUT: ``CT[q, j] = C[j, q]`` in float64 for the centres of 32-row blocks ``lo .. hi``, by
+    32 x 32 tiles, into a buffer kept between steps."""
     k, d = C.shape
-    for a in range(0, k, 32):
+    for a in range(lo * 32, min(hi * 32, k), 32):
         for b in range(0, d, 32):
             for j in range(a, min(a + 32, k)):
                 for q in range(b, min(b + 32, d)):
                     CT[q, j] = np.float64(C[j, q])
+
+
+# A relative slack on the distance bounds of the pruned step, far above the rounding of the
+# square roots, sums and drifts that make them (a few units of 1e-16, times d for a drift).
+_SLACK = 1e-9
+
+
+@njit(cache=True, nogil=True)
+def _bound_error(indptr, i, d, x_sq_i, cmax_sq):
+    """Bound on the rounding error of ``||x||² + ||c||² - 2 x·c`` as the Lloyd pass computes it.
+
+    The row's stored values give ``nnz`` roundings of terms at most ``2 (||x||² + ||c||²)``
+    (Cauchy-Schwarz); ``||c||²``, a sum of d squares, and ``||x||²`` add theirs.
+    """
+    nnz = indptr[i + 1] - indptr[i]
+    return (8.0 * (nnz + 4) + 2.0 * (d + 8)) * 2.220446049250313e-16 * (x_sq_i + cmax_sq)
+
+
+@njit(cache=True, nogil=True)
+def hamerly_step(
+    data,
+    indices,
+    indptr,
+    C,
+    CT,
+    c_sq,
+    x_sq,
+    cmax_sq,
+    drift,
+    drift_max1,
+    drift_max2,
+    drift_argmax,
+    first,
+    slab_rows,
+    labels,
+    upper,
+    lower,
+    stats,
+    lo,
+    hi,
+):
+    """Hamerly's pruned assignment of sparse rows: IN/OUT labels and the bounds ``upper``, ``lower``.
+
+    ``upper[i]`` bounds the distance to the row's centre from above, ``lower[i]`` the distance
+    to every other centre from below; the centres then moved by ``drift`` (the largest two
+    drifts and the index of the largest given). A row is kept on its centre when
+    ``upper² + 2e < lower²``, ``e`` the bound on the rounding of a computed squared distance
+    (:func:`_bound_error`): then the Lloyd pass, which compares the computed values, would
+    give it the same label. Otherwise the distance to its own centre is computed (the same
+    operations, in the same order, as the Lloyd pass) and, if the test still fails, every
+    distance, exactly as the Lloyd pass computes them. ``first``: every row gets the full pass.
+    OUT ``stats[s] = (labels changed, rows given the full pass)``.
+    """
+    n = len(indptr) - 1
+    d, k = CT.shape
+    part = np.empty(k)
+    for s in range(lo, hi):
+        moves = 0
+        full = 0
+        for i in range(s * slab_rows, min((s + 1) * slab_rows, n)):
+            e = _bound_error(indptr, i, d, x_sq[i], cmax_sq)
+            a = labels[i]
+            if not first:
+                u = (upper[i] + drift[a]) * (1.0 + _SLACK)
+                dl = drift_max2 if a == drift_argmax else drift_max1
+                low = max((lower[i] - dl) * (1.0 - _SLACK), 0.0)
+                if low > 0.0 and u * u + 2.0 * e < low * low:
+                    upper[i] = u
+                    lower[i] = low
+                    continue
+                own = c_sq[a]
+                ca = C[a]
+                for p in range(indptr[i], indptr[i + 1]):
+                    own -= (2.0 * np.float64(data[p])) * ca[indices[p]]
+                u = np.sqrt(max(x_sq[i] + own + e, 0.0)) * (1.0 + _SLACK)
+                if low > 0.0 and u * u + 2.0 * e < low * low:
+                    upper[i] = u
+                    lower[i] = low
+                    continue
+            full += 1
+            _partial_distances(data, indices, indptr, i, CT, c_sq, part)
+            best = 0
+            best_d = part[0]
+            for j in range(1, k):
+                if part[j] < best_d:
+                    best_d = part[j]
+                    best = j
+            second = np.inf
+            for j in range(k):
+                if j != best and part[j] < second:
+                    second = part[j]
+            if a != best:
+                moves += 1
+                labels[i] = best
+            upper[i] = np.sqrt(max(x_sq[i] + best_d + e, 0.0)) * (1.0 + _SLACK)
+            lower[i] = np.sqrt(max(x_sq[i] + second - e, 0.0)) * (1.0 - _SLACK) if k > 1 else np.inf
+        stats[s, 0] = moves
+        stats[s, 1] = full

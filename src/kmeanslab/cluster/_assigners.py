@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import _kernels
 from .._core import (
+    SPARSE_SLAB_ROWS,
     CenterArrays,
     Layout,
     _weights_arg,
@@ -41,6 +42,7 @@ from .._core import (
     sparse_assign_into,
     sparse_center_arrays,
     sparse_cluster_sums_into,
+    sparse_slab_count,
 )
 from ..validation import check_choice, is_sparse
 
@@ -803,12 +805,103 @@ class SparseLloydAssigner:
         return self.labels
 
 
-#: Every ``algorithm=`` name and the assigner that runs it on a sparse X.
+class SparseHamerlyAssigner(SparseLloydAssigner):
+    """Hamerly's bounds on sparse rows: one upper and one lower distance bound per row.
+
+    A row whose bounds, loosened by how far the centres moved, still prove it keeps its centre
+    costs a few loads; otherwise the distance to its own centre (the row's stored values
+    against one centre) may prove it, else every distance is computed as the Lloyd pass
+    computes it (see ``_kernels.sparse.hamerly_step``). The bound tests keep a margin for the
+    rounding of the computed distances, so a row is only skipped when Lloyd would have given it
+    the same label. The cluster sums are recounted from X at every step, in row order, as the
+    Lloyd pass counts them: the centres, and so the labels, are Lloyd's.
+    """
+
+    name = "hamerly"
+
+    def __init__(self, X, k: int, sample_weight: np.ndarray | None, x_sq: np.ndarray):
+        super().__init__(X, k, sample_weight, x_sq)
+        n = X.shape[0]
+        self.upper = np.empty(n, dtype=np.float64)
+        self.lower = np.empty(n, dtype=np.float64)
+        self._drift = np.zeros(k)
+        self._first = True
+        self._weighted_x_sq = float(x_sq.sum() if sample_weight is None else np.dot(sample_weight, x_sq))
+        self.stats: list[dict] = []
+
+    def centers_moved(self, old: np.ndarray, new: np.ndarray) -> None:
+        """How far each centre moved (the bounds are loosened by it at the next step)."""
+        drift = np.empty(self.k)
+        rows = max(1, 2**20 // max(1, new.shape[1]))  # in row blocks: no k x d temporary
+        for a in range(0, self.k, rows):
+            diff = np.asarray(new[a : a + rows], dtype=np.float64) - np.asarray(old[a : a + rows], dtype=np.float64)
+            drift[a : a + rows] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        # The computed norms carry a relative rounding of about d units: round them up.
+        self._drift = drift * (1.0 + (new.shape[1] + 8) * np.finfo(np.float64).eps)
+
+    def step(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign every row (pruned by the bounds); return labels, sums and weights."""
+        C = np.ascontiguousarray(centers, dtype=np.float64)
+        CT, c_sq = sparse_center_arrays(C, self._CT)
+        order = np.argsort(-self._drift, kind="stable")
+        top1 = float(self._drift[order[0]])
+        top2 = float(self._drift[order[1]]) if self.k > 1 else 0.0
+        n_slabs = sparse_slab_count(self.X)
+        stats = np.empty((n_slabs, 2), dtype=np.int64)
+        _kernels.run(
+            _kernels.sparse.hamerly_step,
+            n_slabs,
+            self.X.data,
+            self.X.indices,
+            self.X.indptr,
+            C,
+            CT,
+            c_sq,
+            self.x_sq,
+            float(c_sq.max()),
+            self._drift,
+            top1,
+            top2,
+            int(order[0]),
+            self._first,
+            SPARSE_SLAB_ROWS,
+            self.labels,
+            self.upper,
+            self.lower,
+            stats,
+        )
+        moves, full = (int(v) for v in stats.sum(axis=0))
+        self.n_changed = self.X.shape[0] if self._first else moves
+        self._first = False
+        self._drift = np.zeros(self.k)
+        self.stats.append({"moves": moves, "full": full})
+        if self.n_changed:
+            sparse_cluster_sums_into(self.X, self.labels, self._w, self._sums, self._wsums)
+        # sum w||x - c||² of this assignment, from the sums: Σw||x||² − 2Σ c·S + Σ W||c||².
+        cross = float(np.einsum("ij,ij->", C, self._sums))
+        self.loss_sum = max(self._weighted_x_sq - 2.0 * cross + float(np.dot(self._wsums, c_sq)), 0.0)
+        return self.labels, self._sums, self._wsums
+
+    def min_sq_dists(self, centers: np.ndarray) -> np.ndarray:
+        """Squared distance of each row to its centre, as the Lloyd pass computes it."""
+        labels = self.labels.copy()
+        CT, c_sq = sparse_center_arrays(centers, self._CT)
+        sparse_assign_into(self.X, CT, c_sq, self.x_sq, self._w, labels, self.min_d2)
+        return self.min_d2
+
+    def final_labels(self, centers: np.ndarray) -> np.ndarray:
+        """Labels for ``centers`` (after :meth:`centers_moved`): one more, pruned, step."""
+        return self.step(centers)[0]
+
+
+#: Every ``algorithm=`` name and the assigner that runs it on a sparse X: Hamerly's single pair
+#: of bounds for the three pruning algorithms (Elkan's n x k bounds and Yinyang's groups save
+#: distance computations that cost little on sparse rows).
 SPARSE_ASSIGNERS = {
     "lloyd": SparseLloydAssigner,
-    "hamerly": SparseLloydAssigner,
-    "elkan": SparseLloydAssigner,
-    "yinyang": SparseLloydAssigner,
+    "hamerly": SparseHamerlyAssigner,
+    "elkan": SparseHamerlyAssigner,
+    "yinyang": SparseHamerlyAssigner,
 }
 
 
