@@ -46,7 +46,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "(in the data's units), labels.csv (an id column, then each row's label), summary.json and "
         "model.npz (with the --scale rescaling, which predict applies to new rows).",
     )
-    add_data_arguments(p, optional=True)
+    add_data_arguments(p, optional=True, sparse=True)
     p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=2, help="number of clusters (default: 2)")
     p.add_argument(
         "--init",

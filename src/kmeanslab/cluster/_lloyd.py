@@ -402,7 +402,7 @@ def lloyd(
             if stop_test(shift, losses, tol):
                 converged = True
                 break
-        centers_x = centers.astype(source.dtype)
+        centers_x = centers.astype(source.dtype, copy=False)  # the final centres: no k x d copy
         _, parts = source.map(_final_block, centers_x, previous, strict, resident, state=states)
         _, final_inertia, sizes = source.reduce(parts, _add_final_stats)
         labels = source.final_labels(parts, centers_x)
