@@ -12,7 +12,6 @@ list stays honest.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -31,32 +30,9 @@ SWAPPED = "from sklearn.cluster import k_means, kmeans_plusplus\nfrom kmeanslab 
 SKLEARN_VERSION = "1.9.1"
 
 # Each reason's short name, and why.
-SPARSE = "sparse input"  # kmeanslab does not take scipy.sparse X yet (InputError: pass X.toarray())
 WORDING = "message wording"  # kmeanslab's errors name the parameter, its value and what was expected
 VERBOSE = "verbose format"  # kmeanslab prints one line per iteration (or step) in its own words
 PRIVATE = "private attribute"  # the item reads a scikit-learn private attribute or method
-
-# The items that fit a kmeanslab estimator on the test's CSR data: every one with a sparse
-# container in its id is refused. (Other items with CSR ids call scikit-learn's own helpers.)
-SPARSE_TESTS = {
-    "test_kmeans_results",
-    "test_kmeans_relocated_clusters",
-    "test_kmeans_elkan_results",
-    "test_all_init",
-    "test_kmeans_predict",
-    "test_dense_sparse",
-    "test_predict_dense_sparse",
-    "test_integer_input",
-    "test_float_precision",
-    "test_kmeans_init_fitted_centers",
-    "test_unit_weights_vs_no_weights",
-    "test_scaled_weights",
-    "test_kmeans_empty_cluster_relocated",
-    "test_k_means_1_iteration",
-    "test_predict_does_not_change_cluster_centers",
-    "test_relocating_with_duplicates",
-}
-SPARSE_ID = re.compile(r"sparse_matrix|sparse_array|X_csr\d|csr_matrix|csr_array")
 
 _SHAPE = "The shape of the initial centers .* does not match the number of"
 EXPECTED_FAILURES = {
@@ -89,9 +65,8 @@ EXPECTED_FAILURES = {
 
 
 def _expected_reason(item: str) -> str | None:
-    function, _, params = item.partition("[")
-    if function in SPARSE_TESTS and SPARSE_ID.search(params):
-        return SPARSE
+    # Sparse X (every item with a CSR container in its id) is no longer a reason: both
+    # estimators fit it, and those items pass.
     return EXPECTED_FAILURES.get(item)
 
 
@@ -141,7 +116,7 @@ def test_scikit_learns_k_means_suite_passes_but_for_the_listed_items(tmp_path):
     for item, (status, text) in results.items():
         reason = _expected_reason(item)
         counts[status if status != "failed" or reason is None else reason] += 1
-        if status == "failed" and (reason is None or (reason == SPARSE and "sparse" not in text.lower())):
+        if status == "failed" and reason is None:
             unexpected[item] = text.strip().splitlines()[0][:300] if text.strip() else "(no message)"
         elif status == "passed" and reason is not None:
             now_passing.append(item)
@@ -152,7 +127,6 @@ def test_scikit_learns_k_means_suite_passes_but_for_the_listed_items(tmp_path):
     assert not unexpected, f"failures not on the list:\n{unexpected}\n({summary})"
     assert not now_passing, f"listed as expected failures but passing now: take them off the list: {now_passing}"
     assert not stale, f"listed items that the suite no longer has: {stale}"
-    # What the list allows, by reason (sparse input is counted apart: issue 12's next round).
-    assert counts[SPARSE] == 114
+    # What the list allows, by reason.
     assert counts[WORDING] + counts[VERBOSE] + counts[PRIVATE] == 21
-    assert counts["passed"] == 129
+    assert counts["passed"] == 243

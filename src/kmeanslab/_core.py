@@ -17,6 +17,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import _kernels
 from ._kernels.small import SMALL_WORK
+from .validation import is_sparse
 
 # Dot products come from a register-tiled numba kernel or from BLAS (see _kernels). Measured on
 # MNIST (d=784, 2-core Zen3): the tiled kernel wins up to k≈40 (a BLAS product with few
@@ -195,6 +196,8 @@ def compute_context():
 
 def row_sq_norms(X: np.ndarray, layout: Layout | None = None) -> np.ndarray:
     """Squared Euclidean norm of every row of X, accumulated in float64."""
+    if is_sparse(X):
+        return sparse_row_sq_norms(X)
     layout = layout or Layout.for_shape(X.shape[0], X.shape[1], 1, X.itemsize)
     out = np.empty(X.shape[0], dtype=np.float64)
     _kernels.run(_kernels.rows.row_sq_norms, layout.n_slabs, X, layout.slab_rows, out, small=layout.small)
@@ -209,6 +212,9 @@ def canonical_keys(X: np.ndarray) -> np.ndarray:
     """
     n, d = X.shape
     R = np.random.default_rng(_CANONICAL_SEED).standard_normal((d, 2))
+    if is_sparse(X):
+        # Each row's stored entries in column order (canonical CSR): equal rows, equal keys.
+        return np.ascontiguousarray(X @ R, dtype=np.float64)
     layout = Layout.for_shape(n, d, 2, X.itemsize)
     out = np.empty((n, 2), dtype=np.float64)
     _kernels.run(_kernels.rows.projection_keys, layout.n_slabs, X, R, layout.slab_rows, out, small=layout.small)
@@ -241,6 +247,8 @@ def assign(
     labels : ndarray of int32, shape (n,)
     min_sq_dist : ndarray of float64, shape (n,)
     """
+    if is_sparse(X):
+        return sparse_assign(X, centers, x_sq)
     n, d = X.shape
     k = centers.shape[0]
     layout = layout or Layout.for_shape(n, d, k, X.itemsize)
@@ -282,6 +290,8 @@ def cluster_sums(
     layout: Layout | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted sum of the rows of each cluster and each cluster's total weight (float64)."""
+    if is_sparse(X):
+        return sparse_cluster_sums(X, labels, k, sample_weight)
     n, d = X.shape
     layout = layout or Layout.for_shape(n, d, k, X.itemsize)
     sums = np.empty((layout.n_slabs, k, d), dtype=np.float64)
@@ -319,6 +329,8 @@ def assigned_sq_dists(
     Summed directly rather than by the norm trick, so the values reported to users do not
     suffer the trick's cancellation.
     """
+    if is_sparse(X):
+        return sparse_assigned_sq_dists(X, centers, labels)
     n, d = X.shape
     layout = layout or Layout.for_shape(n, d, centers.shape[0], X.itemsize)
     out = np.empty(n, dtype=np.float64)
@@ -347,6 +359,9 @@ def inertia(
 
     Summed directly, per slab and then across slabs in a fixed order, without an n-sized array.
     """
+    if is_sparse(X):
+        d2 = sparse_assigned_sq_dists(X, centers, labels)
+        return float(d2.sum() if sample_weight is None else np.dot(sample_weight, d2))
     n, d = X.shape
     layout = layout or Layout.for_shape(n, d, centers.shape[0], X.itemsize)
     partials = np.empty(layout.n_slabs, dtype=np.float64)
@@ -371,6 +386,8 @@ def feature_moments(X: np.ndarray, sample_weight: np.ndarray | None = None) -> t
     The second pass sums squared deviations from the first pass's mean, which keeps the
     variance accurate when the mean is large compared to the spread.
     """
+    if is_sparse(X):
+        return sparse_feature_moments(X, sample_weight)
     n, d = X.shape
     layout = Layout.for_shape(n, d, 1, X.itemsize)
     w = _weights_arg(sample_weight)
@@ -400,7 +417,147 @@ def mean_feature_variance(X: np.ndarray, sample_weight: np.ndarray | None = None
 
 
 def _means(sums: np.ndarray, wsums: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    out = fallback.astype(np.float64, copy=True)
+    # Without k x d temporaries (k x d passes cost on sparse data): the divisions in place, and
+    # only the empty clusters' rows taken from ``fallback``.
     nonempty = wsums > 0
-    out[nonempty] = sums[nonempty] / wsums[nonempty, None]
+    out = np.empty(sums.shape, dtype=np.float64)
+    np.divide(sums, wsums[:, None], out=out, where=nonempty[:, None])
+    empty = np.flatnonzero(~nonempty)
+    if len(empty):
+        out[empty] = fallback[empty]
     return out
+
+
+# --------------------------------------------------------------------------- sparse X
+# Canonical CSR X (see kmeanslab.validation.check_sparse) with dense centres. The functions
+# above hand a sparse X to these; X is never densified: each pass reads the stored entries.
+
+#: Rows per slab of a sparse pass (fixed, so results do not depend on the number of threads).
+SPARSE_SLAB_ROWS = 2048
+
+
+def _csr(X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return X.data, X.indices, X.indptr
+
+
+def sparse_slab_count(X) -> int:
+    """Slabs of :data:`SPARSE_SLAB_ROWS` rows in a sparse X (the kernels' units of work)."""
+    return max(1, -(-X.shape[0] // SPARSE_SLAB_ROWS))
+
+
+def sparse_center_arrays(centers: np.ndarray, CT: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(CT, c_sq)``: the centres transposed, (d, k) float64 (into ``CT`` when given), and their
+    squared norms in float64."""
+    k, d = centers.shape
+    if CT is None:
+        CT = np.empty((d, k), dtype=np.float64)
+    _kernels.run(_kernels.sparse.transpose_into, -(-k // 32), np.ascontiguousarray(centers), CT)
+    c = np.asarray(centers, dtype=np.float64)
+    # The norms summed as scikit-learn's row_norms sums them: a rounding of difference in a norm
+    # can break a near-tie the other way, and the labels are to equal scikit-learn's.
+    return CT, np.einsum("ij,ij->i", c, c)
+
+
+def sparse_row_sq_norms(X) -> np.ndarray:
+    """Squared norm of every row of a sparse X, in float64."""
+    out = np.empty(X.shape[0], dtype=np.float64)
+    _kernels.run(_kernels.sparse.row_sq_norms, sparse_slab_count(X), X.data, X.indptr, SPARSE_SLAB_ROWS, out)
+    return out
+
+
+def sparse_assign_into(X, CT, c_sq, x_sq, weights, labels, min_d2) -> tuple[int, float]:
+    """Label every row of a sparse X (see ``_kernels.sparse.assign_pass``); returns (changed, loss)."""
+    stats = np.empty((sparse_slab_count(X), 2), dtype=np.float64)
+    _kernels.run(
+        _kernels.sparse.assign_pass,
+        sparse_slab_count(X),
+        *_csr(X),
+        CT,
+        c_sq,
+        x_sq,
+        _weights_arg(weights),
+        SPARSE_SLAB_ROWS,
+        labels,
+        min_d2,
+        stats,
+    )
+    return int(stats[:, 0].sum()), float(stats[:, 1].sum())
+
+
+def sparse_assign(X, centers: np.ndarray, x_sq: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`assign` for a sparse X: nearest centre (ties to the lowest index) and its squared distance."""
+    x_sq = sparse_row_sq_norms(X) if x_sq is None else x_sq
+    labels = np.zeros(X.shape[0], dtype=np.int32)
+    min_d2 = np.empty(X.shape[0], dtype=np.float64)
+    CT, c_sq = sparse_center_arrays(centers)
+    with compute_context():
+        sparse_assign_into(X, CT, c_sq, x_sq, None, labels, min_d2)
+    return labels, min_d2
+
+
+def sparse_sq_distances(X, centers: np.ndarray, x_sq: np.ndarray | None = None) -> np.ndarray:
+    """Squared distance of every row of a sparse X to every centre, (n, k) float64, by the norm trick."""
+    x_sq = sparse_row_sq_norms(X) if x_sq is None else x_sq
+    CT, c_sq = sparse_center_arrays(centers)
+    out = np.empty((X.shape[0], CT.shape[1]), dtype=np.float64)
+    with compute_context():
+        _kernels.run(
+            _kernels.sparse.distances_pass, sparse_slab_count(X), *_csr(X), CT, c_sq, x_sq, SPARSE_SLAB_ROWS, out
+        )
+    return out
+
+
+def sparse_cluster_sums_into(X, labels: np.ndarray, weights, sums: np.ndarray, wsums: np.ndarray) -> None:
+    """Per-cluster weighted sums of the rows of a sparse X into (k, d) ``sums`` and (k,) ``wsums``."""
+    k = sums.shape[0]
+    # Two blocks of clusters per thread at most: each block reads all the labels.
+    block = max(1, -(-k // (2 * _kernels.threads())))
+    _kernels.run(
+        _kernels.sparse.cluster_sums,
+        -(-k // block),
+        *_csr(X),
+        np.ascontiguousarray(labels, dtype=np.int32),
+        _weights_arg(weights),
+        block,
+        sums,
+        wsums,
+    )
+
+
+def sparse_cluster_sums(X, labels, k: int, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cluster_sums` for a sparse X."""
+    sums = np.empty((k, X.shape[1]), dtype=np.float64)
+    wsums = np.empty(k, dtype=np.float64)
+    sparse_cluster_sums_into(X, labels, sample_weight, sums, wsums)
+    return sums, wsums
+
+
+def sparse_assigned_sq_dists(X, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Squared distance of every row of a sparse X to its assigned centre, summed directly."""
+    C = np.ascontiguousarray(centers, dtype=np.float64)
+    c_sq = np.einsum("ij,ij->i", C, C)
+    out = np.empty(X.shape[0], dtype=np.float64)
+    with compute_context():
+        _kernels.run(
+            _kernels.sparse.sq_dist_to_assigned,
+            sparse_slab_count(X),
+            *_csr(X),
+            C,
+            c_sq,
+            np.ascontiguousarray(labels, dtype=np.int32),
+            SPARSE_SLAB_ROWS,
+            out,
+        )
+    return out
+
+
+def sparse_feature_moments(X, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`feature_moments` for a sparse X: two passes over the stored entries."""
+    d = X.shape[1]
+    w = _weights_arg(sample_weight)
+    w_total = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+    out = np.empty((2, d), dtype=np.float64)
+    _kernels.sparse.feature_sums(*_csr(X), w, np.zeros(d), d, out)
+    mean = out[0] / w_total
+    _kernels.sparse.feature_sums(*_csr(X), w, mean, d, out)
+    return mean, np.maximum(out[1], 0.0) / w_total

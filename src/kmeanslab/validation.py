@@ -26,6 +26,8 @@ from .errors import InputError, KMeansLabError
 
 __all__ = [
     "check_data",
+    "check_sparse",
+    "is_sparse",
     "check_values",
     "value_bound",
     "check_n_clusters",
@@ -155,6 +157,7 @@ def check_data(
     estimator_name: str | None = None,
     whole_rows: int | None = None,
     row_offset: int = 0,
+    accept_sparse: bool = False,
 ) -> np.ndarray:
     """Return X as a C-ordered 2-D float32 or float64 array, or raise an error that says why not.
 
@@ -174,6 +177,8 @@ def check_data(
     whole_rows, row_offset : int, optional
         When X is one block of a larger array (streamed from a file): the rows of the whole
         array, which set the bound on the values, and the block's first row, which messages give.
+    accept_sparse : bool, default=False
+        Return a scipy.sparse X as validated CSR (see :func:`check_sparse`) instead of refusing it.
 
     Returns
     -------
@@ -185,8 +190,10 @@ def check_data(
         Not 2-D, empty, complex, non-finite, too large to compute with (see :func:`value_bound`),
         or with the wrong number of columns.
     """
-    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise InputError(f"{name} is a sparse matrix; kmeanslab needs a dense array: pass {name}.toarray()")
+    if is_sparse(X):
+        if accept_sparse:
+            return check_sparse(X, name, min_samples=min_samples, n_features=n_features, estimator_name=estimator_name)
+        raise InputError(f"{name} is a sparse matrix; kmeanslab needs a dense array here: pass {name}.toarray()")
     if not isinstance(X, np.ndarray):
         try:
             X = np.asarray(X)
@@ -231,6 +238,74 @@ def check_data(
     if not X.flags.c_contiguous:
         X = np.ascontiguousarray(X)
     check_values(X, name, n_samples=whole_rows, row_offset=row_offset)
+    return X
+
+
+# --------------------------------------------------------------------------- sparse X
+
+
+def is_sparse(X: Any) -> bool:
+    """Whether X is a scipy.sparse matrix or array (any format)."""
+    return hasattr(X, "toarray") and type(X).__module__.startswith("scipy.sparse")
+
+
+def check_sparse(
+    X: Any,
+    name: str = "X",
+    *,
+    min_samples: int = 1,
+    n_features: int | None = None,
+    estimator_name: str | None = None,
+) -> Any:
+    """Return a scipy.sparse X as canonical CSR of float32/float64, or raise an error that says why not.
+
+    Canonical: sorted column indices, no duplicate entries (what the sparse kernels rely on,
+    and what makes equal rows store equal entries). X is copied only when it is not already
+    canonical CSR of a float dtype; it is never densified. Only the stored values are checked:
+    the implicit zeros are finite and small.
+    """
+    if X.ndim != 2:
+        raise InputError(f"{name} must be a 2-D sparse matrix of shape (n_samples, n_features); got shape {X.shape}")
+    n_samples, n_cols = X.shape
+    if n_cols == 0:
+        raise InputError(f"{name} has 0 feature(s) (shape=({n_samples}, 0)) while a minimum of 1 is required.")
+    if n_samples < min_samples:
+        raise InputError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum of "
+            f"{min_samples} is required: {name} needs at least {min_samples} row(s)."
+        )
+    if n_features is not None and n_cols != n_features:
+        who = estimator_name or "the model"
+        raise InputError(
+            f"{name} has {n_cols} features, but {who} is expecting {n_features} features as input "
+            f"(the number of columns it was fitted on)."
+        )
+    if np.iscomplexobj(X):
+        raise InputError(f"{name} has complex values: Complex data not supported; expected real numbers")
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    if X.format != "csr":
+        X = X.tocsr()
+    if X.dtype != dtype:
+        X = X.astype(dtype)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()  # also sorts the indices
+    values = X.data
+    bad = np.flatnonzero(~np.isfinite(values))
+    bound = value_bound(X.dtype, n_cols, n_samples)
+    big = np.flatnonzero(np.abs(values) > bound) if not len(bad) else bad
+    if len(bad) or len(big):
+        p = int((bad if len(bad) else big)[0])
+        row = int(np.searchsorted(X.indptr, p, side="right")) - 1
+        col = int(X.indices[p])
+        value = float(values[p])
+        if len(bad):
+            word = "NaN" if np.isnan(value) else "inf"
+            raise InputError(
+                f"{name} contains {word} ({word} at row {row}, column {col}); expected finite values: "
+                f"drop or impute missing and infinite values before clustering."
+            )
+        raise InputError(_too_large_message(name, value, row, col, X.dtype, n_cols, n_samples, bound))
     return X
 
 
@@ -327,9 +402,10 @@ def check_sample_weight(
             f"sample_weight sums to more than float64 holds (its largest weight is {float(w.max()):.6g}); "
             f"expected weights whose sum is finite: {rescale}"
         )
-    if X is not None and X.size:
+    values = X.data if X is not None and is_sparse(X) else X  # a sparse X: its stored values
+    if values is not None and values.size:
         with np.errstate(invalid="ignore"):
-            largest = max(float(np.maximum.reduce(X, axis=None)), -float(np.minimum.reduce(X, axis=None)))
+            largest = max(float(np.maximum.reduce(values, axis=None)), -float(np.minimum.reduce(values, axis=None)))
         if largest > value_bound(X.dtype, X.shape[1], total):
             most = float(np.finfo(np.float64).max) / (4.0 * X.shape[1] * largest * largest)
             raise InputError(

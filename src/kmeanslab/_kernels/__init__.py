@@ -8,6 +8,7 @@
   (a dense pass) and its pruned step;
 * ``seeding.py``  k-means++: candidates' potentials, distances to the chosen centre;
 * ``rows.py``     per-row passes: norms, projections, distances to the assigned centre, moments;
+* ``sparse.py``   the same passes for sparse X (CSR rows with dense centres);
 * ``small.py``    NumPy twins of the kernels a Lloyd fit uses, for problems too small to be
   worth compiling for (decided from the shape alone);
 * ``_common.py``  rounding helpers, compile accounting and the first-run notice;
@@ -28,7 +29,7 @@ contiguous arrays of matching dtypes, so no kernel carries a formatted error mes
 
 from __future__ import annotations
 
-from . import dots, elkan, hamerly, lloyd, rows, seeding, small, sums, yinyang
+from . import dots, elkan, hamerly, lloyd, rows, seeding, small, sparse, sums, yinyang
 from ._common import COMPILING_NOTICE, compile_seconds
 from ._threads import run, threads, wake_seconds
 
@@ -43,6 +44,7 @@ __all__ = [
     "run",
     "seeding",
     "small",
+    "sparse",
     "sums",
     "threads",
     "wake_seconds",

@@ -78,9 +78,11 @@ def check_seed(seed: int) -> int:
     return seed
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
-    """DATA (a CSV/TSV, .npy, .npz or Parquet file) and --columns."""
+def add_data_arguments(parser: argparse.ArgumentParser, *, optional: bool = False, sparse: bool = False) -> None:
+    """DATA (a CSV/TSV, .npy, .npz or Parquet file; with ``sparse``, also a sparse matrix file) and --columns."""
     help_text = "CSV/TSV (header optional), .npy, .npz or Parquet file"
+    if sparse:
+        help_text += ", or a sparse matrix: scipy.sparse.save_npz .npz, svmlight/libsvm .svm (kept sparse)"
     if optional:
         parser.add_argument(
             "data", nargs="?", metavar="DATA", help=help_text + " (default: the bundled Old Faithful data)"

@@ -12,8 +12,9 @@ from ..cluster import ALGORITHMS, EMPTY_POLICIES, INIT_METHODS, STOP_RULES, KMea
 from ..errors import InputError
 from ..io import open_input, prepare_out_dir, read_npy_header, staged_output_dir, write_csv, write_json
 from ..io.model_file import add_preprocessing
+from ..io.tables import is_sparse_table, read_sparse_table
 from ..scale import STREAM_MIN_BYTES, as_dask_array, connect, open_npy
-from ..validation import check_values, iter_row_chunks
+from ..validation import check_data, check_values, iter_row_chunks
 from ._common import (
     add_data_arguments,
     add_metric_argument,
@@ -46,7 +47,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "(in the data's units), labels.csv (an id column, then each row's label), summary.json and "
         "model.npz (with the --scale rescaling, which predict applies to new rows).",
     )
-    add_data_arguments(p, optional=True)
+    add_data_arguments(p, optional=True, sparse=True)
     p.add_argument("-k", "--clusters", dest="k", type=positive_int, default=2, help="number of clusters (default: 2)")
     p.add_argument(
         "--init",
@@ -186,6 +187,8 @@ def _load(args: argparse.Namespace):
     ``--scale`` the data are rescaled in memory, so they are read as ``load_data`` reads them.
     """
     path = getattr(args, "data", None)
+    if path and is_sparse_table(path):
+        return _load_sparse(args)
     # Cosine normalises the rows in memory: a file is read whole (as load_data reads it).
     streamable = args.scale == "none" and getattr(args, "kmeans_metric", "euclidean") == "euclidean"
     if path and str(path).lower().endswith(".npy") and not args.columns and streamable:
@@ -197,6 +200,29 @@ def _load(args: argparse.Namespace):
             _check_streamed(source, os.path.basename(path))
             return source, [f"x{i}" for i in range(source.shape[1])], str(path)
     return load_data(args)
+
+
+def _load_sparse(args: argparse.Namespace):
+    """A sparse DATA file (svmlight/libsvm, or scipy.sparse.save_npz), kept sparse for the fit."""
+    name = os.path.basename(args.data)
+    for given, option in (
+        (args.columns, "--columns"),
+        (args.scale != "none", "--scale"),
+        (args.scheduler, "--scheduler"),
+    ):
+        if given:
+            raise InputError(
+                f"{option} is not valid with the sparse file {name}; expected it without {option} "
+                f"(a sparse matrix is fitted as it is, in memory)"
+            )
+    for flag, option in (
+        (getattr(args, "id_column", None), "--id-column"),
+        (getattr(args, "with_data", False), "--with-data"),
+    ):
+        if flag:
+            raise InputError(f"{option} is not valid with the sparse file {name}; expected it without {option}")
+    X, names = read_sparse_table(args.data)
+    return check_data(X, name, accept_sparse=True), names, str(args.data)
 
 
 def _check_streamed(source, name: str) -> None:

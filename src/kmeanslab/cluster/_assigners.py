@@ -32,14 +32,19 @@ import numpy as np
 
 from .. import _kernels
 from .._core import (
+    SPARSE_SLAB_ROWS,
     CenterArrays,
     Layout,
     _weights_arg,
     assign_into,
     direct_margin,
     rounding_margin,
+    sparse_assign_into,
+    sparse_center_arrays,
+    sparse_cluster_sums_into,
+    sparse_slab_count,
 )
-from ..validation import check_choice
+from ..validation import check_choice, is_sparse
 
 
 class ClusterSums:
@@ -740,6 +745,168 @@ def choose_algorithm(n: int, d: int, k: int, itemsize: int = 8) -> str:
 def make_assigner(algorithm: str, X: np.ndarray, k: int, sample_weight, x_sq):
     """Build the assigner for ``algorithm`` (``"auto"`` picks one from the problem's shape)."""
     check_choice(algorithm, "algorithm", ALGORITHMS)
+    if is_sparse(X):
+        return make_sparse_assigner(algorithm, X, k, sample_weight, x_sq)
     if algorithm == "auto":
         algorithm = choose_algorithm(X.shape[0], X.shape[1], k, X.itemsize)
     return ASSIGNERS[algorithm](X, k, sample_weight, x_sq)
+
+
+# =========================================================================== sparse X
+# Assigners for a sparse (canonical CSR) X with dense centres: the same interface as
+# LloydAssigner, so the one Lloyd loop runs them unchanged. Kept apart from the dense
+# assigners above: they share no kernel.
+
+
+class SparseLloydAssigner:
+    """Full Lloyd assignment of a sparse X: every row dotted with every centre over its stored entries.
+
+    A step is one pass of ``_kernels.sparse.assign_pass`` (cost: stored entries x k) and one
+    serial pass for the cluster sums (cost: stored entries, plus zeroing the k x d sums).
+    """
+
+    name = "lloyd"
+
+    def __init__(self, X, k: int, sample_weight: np.ndarray | None, x_sq: np.ndarray):
+        n, d = X.shape
+        self.X, self.k, self.weights, self.x_sq = X, k, sample_weight, x_sq
+        self._w = _weights_arg(sample_weight)
+        self.labels = np.full(n, -1, dtype=np.int32)
+        self.min_d2 = np.empty(n, dtype=np.float64)
+        self.n_changed = n
+        self.loss_sum = 0.0
+        self._sums = np.zeros((k, d))
+        self._wsums = np.zeros(k)
+        self._CT = np.empty((d, k))  # the centres transposed for the kernel, rewritten at each step
+
+    def _assign(self, centers: np.ndarray) -> None:
+        CT, c_sq = sparse_center_arrays(centers, self._CT)
+        self.n_changed, self.loss_sum = sparse_assign_into(
+            self.X, CT, c_sq, self.x_sq, self._w, self.labels, self.min_d2
+        )
+
+    def step(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign every row to the nearest of ``centers``; return labels, sums and weights."""
+        self._assign(centers)
+        if self.n_changed:
+            sparse_cluster_sums_into(self.X, self.labels, self._w, self._sums, self._wsums)
+        return self.labels, self._sums, self._wsums
+
+    def min_sq_dists(self, centers: np.ndarray) -> np.ndarray:
+        """Squared distance of each row to the centre ``step`` assigned it to."""
+        return self.min_d2
+
+    def centers_moved(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Full Lloyd keeps no state that depends on the centres."""
+
+    def final_labels(self, centers: np.ndarray) -> np.ndarray:
+        """Labels for ``centers`` (the loop's last assignment; the sums are not needed)."""
+        self._assign(centers)
+        return self.labels
+
+
+class SparseHamerlyAssigner(SparseLloydAssigner):
+    """Hamerly's bounds on sparse rows: one upper and one lower distance bound per row.
+
+    A row whose bounds, loosened by how far the centres moved, still prove it keeps its centre
+    costs a few loads; otherwise the distance to its own centre (the row's stored values
+    against one centre) may prove it, else every distance is computed as the Lloyd pass
+    computes it (see ``_kernels.sparse.hamerly_step``). The bound tests keep a margin for the
+    rounding of the computed distances, so a row is only skipped when Lloyd would have given it
+    the same label. The cluster sums are recounted from X at every step, in row order, as the
+    Lloyd pass counts them: the centres, and so the labels, are Lloyd's.
+    """
+
+    name = "hamerly"
+
+    def __init__(self, X, k: int, sample_weight: np.ndarray | None, x_sq: np.ndarray):
+        super().__init__(X, k, sample_weight, x_sq)
+        n = X.shape[0]
+        self.upper = np.empty(n, dtype=np.float64)
+        self.lower = np.empty(n, dtype=np.float64)
+        self._drift = np.zeros(k)
+        self._first = True
+        self._weighted_x_sq = float(x_sq.sum() if sample_weight is None else np.dot(sample_weight, x_sq))
+        self.stats: list[dict] = []
+
+    def centers_moved(self, old: np.ndarray, new: np.ndarray) -> None:
+        """How far each centre moved (the bounds are loosened by it at the next step)."""
+        drift = np.empty(self.k)
+        rows = max(1, 2**20 // max(1, new.shape[1]))  # in row blocks: no k x d temporary
+        for a in range(0, self.k, rows):
+            diff = np.asarray(new[a : a + rows], dtype=np.float64) - np.asarray(old[a : a + rows], dtype=np.float64)
+            drift[a : a + rows] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        # The computed norms carry a relative rounding of about d units: round them up.
+        self._drift = drift * (1.0 + (new.shape[1] + 8) * np.finfo(np.float64).eps)
+
+    def step(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Assign every row (pruned by the bounds); return labels, sums and weights."""
+        C = np.ascontiguousarray(centers, dtype=np.float64)
+        CT, c_sq = sparse_center_arrays(C, self._CT)
+        order = np.argsort(-self._drift, kind="stable")
+        top1 = float(self._drift[order[0]])
+        top2 = float(self._drift[order[1]]) if self.k > 1 else 0.0
+        n_slabs = sparse_slab_count(self.X)
+        stats = np.empty((n_slabs, 2), dtype=np.int64)
+        _kernels.run(
+            _kernels.sparse.hamerly_step,
+            n_slabs,
+            self.X.data,
+            self.X.indices,
+            self.X.indptr,
+            C,
+            CT,
+            c_sq,
+            self.x_sq,
+            float(c_sq.max()),
+            self._drift,
+            top1,
+            top2,
+            int(order[0]),
+            self._first,
+            SPARSE_SLAB_ROWS,
+            self.labels,
+            self.upper,
+            self.lower,
+            stats,
+        )
+        moves, full = (int(v) for v in stats.sum(axis=0))
+        self.n_changed = self.X.shape[0] if self._first else moves
+        self._first = False
+        self._drift = np.zeros(self.k)
+        self.stats.append({"moves": moves, "full": full})
+        if self.n_changed:
+            sparse_cluster_sums_into(self.X, self.labels, self._w, self._sums, self._wsums)
+        # sum w||x - c||² of this assignment, from the sums: Σw||x||² − 2Σ c·S + Σ W||c||².
+        cross = float(np.einsum("ij,ij->", C, self._sums))
+        self.loss_sum = max(self._weighted_x_sq - 2.0 * cross + float(np.dot(self._wsums, c_sq)), 0.0)
+        return self.labels, self._sums, self._wsums
+
+    def min_sq_dists(self, centers: np.ndarray) -> np.ndarray:
+        """Squared distance of each row to its centre, as the Lloyd pass computes it."""
+        labels = self.labels.copy()
+        CT, c_sq = sparse_center_arrays(centers, self._CT)
+        sparse_assign_into(self.X, CT, c_sq, self.x_sq, self._w, labels, self.min_d2)
+        return self.min_d2
+
+    def final_labels(self, centers: np.ndarray) -> np.ndarray:
+        """Labels for ``centers`` (after :meth:`centers_moved`): one more, pruned, step."""
+        return self.step(centers)[0]
+
+
+#: Every ``algorithm=`` name and the assigner that runs it on a sparse X: Hamerly's single pair
+#: of bounds for the three pruning algorithms (Elkan's n x k bounds and Yinyang's groups save
+#: distance computations that cost little on sparse rows).
+SPARSE_ASSIGNERS = {
+    "lloyd": SparseLloydAssigner,
+    "hamerly": SparseHamerlyAssigner,
+    "elkan": SparseHamerlyAssigner,
+    "yinyang": SparseHamerlyAssigner,
+}
+
+
+def make_sparse_assigner(algorithm: str, X, k: int, sample_weight, x_sq):
+    """The assigner for ``algorithm`` on a sparse X (``"auto"``: by the problem's shape)."""
+    if algorithm == "auto":
+        algorithm = "lloyd"
+    return SPARSE_ASSIGNERS[algorithm](X, k, sample_weight, x_sq)

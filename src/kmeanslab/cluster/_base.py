@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._core import assign, assigned_sq_dists, inertia
+from .._core import assign, assigned_sq_dists, inertia, sparse_row_sq_norms, sparse_sq_distances
 from ..errors import InputError
 from ..io.model_file import write_model_file
 from ..scale import beyond_memory, map_row_blocks, work_dtype
@@ -29,6 +29,7 @@ from ..validation import (
     check_int,
     check_n_clusters,
     check_sample_weight,
+    is_sparse,
     iter_row_chunks,
 )
 from ._cosine import METRICS, unit_rows
@@ -84,6 +85,8 @@ def _distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     their norms) it keeps little but rounding error, so those entries are recomputed as
     ``|x - c|²``: a point on a centre is at distance 0 exactly.
     """
+    if is_sparse(X):
+        return _sparse_distances(X, centers)
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     c_sq = np.einsum("ij,ij->i", centers, centers)
     cancels = np.sqrt(np.finfo(X.dtype).eps)
@@ -100,6 +103,22 @@ def _distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
             d2[near, j] = np.einsum("ij,ij->i", diff, diff)
         np.sqrt(np.maximum(d2, 0.0), out=out[a:b])
     return out
+
+
+def _sparse_distances(X: Any, centers: np.ndarray) -> np.ndarray:
+    """:func:`_distances` for a sparse X: the sparse kernel's norm trick, and where it cancels,
+    ``|x - c|²`` from that row alone densified (a point on a centre is at distance 0)."""
+    C = np.asarray(centers, dtype=np.float64)
+    x_sq = sparse_row_sq_norms(X)
+    d2 = sparse_sq_distances(X, C, x_sq)
+    c_sq = np.einsum("ij,ij->i", C, C)
+    close = d2 <= np.sqrt(np.finfo(X.dtype).eps) * (x_sq[:, None] + c_sq[None, :])
+    for i in np.flatnonzero(close.any(axis=1)):
+        row = X[i].toarray()[0].astype(np.float64)
+        near = np.flatnonzero(close[i])
+        diff = row[None, :] - C[near]
+        d2[i, near] = np.einsum("ij,ij->i", diff, diff)
+    return np.sqrt(d2).astype(X.dtype, copy=False)
 
 
 def _distances_of_rows(block: Any, centers: np.ndarray) -> np.ndarray:
@@ -125,6 +144,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
     #: The class's own parameters and their checks (n_clusters, init and n_init are the base's).
     _parameter_constraints: dict[str, Callable[[Any, str], Any]] = {}
+    #: Whether ``fit`` takes a scipy.sparse X (predict, transform and score always do).
+    _accepts_sparse = True
     #: ``n_init="auto"`` runs once for k-means++ or an array, this many times otherwise.
     _n_init_when_auto = 10
 
@@ -140,10 +161,12 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def _check_X(self, X: Any, *, reset: bool) -> np.ndarray:
         """X validated; with ``metric="cosine"``, a copy with unit rows (zero rows refused)."""
         if reset:
-            checked = check_data(X, "X")
+            checked = check_data(X, "X", accept_sparse=self._accepts_sparse)
         else:
             check_is_fitted(self)
-            checked = check_data(X, "X", n_features=self.n_features_in_, estimator_name=type(self).__name__)
+            checked = check_data(
+                X, "X", n_features=self.n_features_in_, estimator_name=type(self).__name__, accept_sparse=True
+            )
         # Feature-name bookkeeping (and its warnings) exactly as scikit-learn does it.
         validate_data(self, X, skip_check_array=True, reset=reset)
         if self._metric_name() == "cosine":
@@ -247,7 +270,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
         kind : {"sse", "mse", "mean_dist"}, default="sse"
             Sum of squared distances to the nearest centre (the inertia); their mean; or the
             mean of the (unsquared) distances, reported as J_clust by the MNIST notebooks.
@@ -285,6 +308,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = self._accepts_sparse
         return tags
 
     # ------------------------------------------------------------------ model files

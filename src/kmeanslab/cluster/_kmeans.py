@@ -179,8 +179,8 @@ or callable, default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            In memory; or beyond it: a dask array (fitted on the active ``dask.distributed``
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            In memory (a sparse X, any format, is fitted as CSR and never densified); or beyond it: a dask array (fitted on the active ``dask.distributed``
             client), a memory map or row-sliceable array-like (h5py, zarr,
             :class:`kmeanslab.scale.NpyFile`) of at least ``STREAM_MIN_BYTES`` (read block by
             block), or any :class:`kmeanslab.scale.BlockSource`.

@@ -14,6 +14,7 @@ the full Lloyd pass. Every algorithm gives Lloyd's result.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 from .._core import _means, inertia
 from ..errors import InputError
 from ..scale import BlockSource, InMemoryBlocks
-from ..validation import check_choice
+from ..validation import check_choice, is_sparse
 from ._assigners import make_assigner
 
 __all__ = [
@@ -127,7 +128,8 @@ def _far_rows_block(X_b, x_sq_b, w_b, state, info, centers, pool, resident):
     # Rows of zero weight do not keep a cluster alive: its centre would be their mean, 0 / 0.
     members = labels if w_b is None else labels[w_b > 0]
     counts = np.bincount(members, minlength=centers.shape[0]).astype(np.int64)
-    return None, (np.ascontiguousarray(X_b[top]), far[top], np.asarray(labels[top]), weights, truncated, counts)
+    rows = X_b[top].toarray() if is_sparse(X_b) else X_b[top]  # a few rows: O(k d) even for sparse X
+    return None, (np.ascontiguousarray(rows), far[top], np.asarray(labels[top]), weights, truncated, counts)
 
 
 def _final_block(X_b, x_sq_b, w_b, state, info, centers, previous, strict, resident):
@@ -280,6 +282,22 @@ class LloydResult:
     sizes: np.ndarray | None = None
 
 
+# Centres of more values than this have their shift summed by row blocks (no k x d temporary).
+_SHIFT_BLOCK_VALUES = 2**20
+
+
+def _squared_shift(new: np.ndarray, old: np.ndarray) -> float:
+    """Total squared distance between ``new`` and ``old`` centres."""
+    if new.size <= _SHIFT_BLOCK_VALUES:
+        return float(np.sum((new - old) ** 2))
+    rows = max(1, _SHIFT_BLOCK_VALUES // new.shape[1])
+    total = 0.0
+    for a in range(0, new.shape[0], rows):
+        diff = new[a : a + rows] - old[a : a + rows]
+        total += float(np.einsum("ij,ij->", diff, diff))
+    return total
+
+
 def _check_finite(centers: np.ndarray, n_iter: int) -> None:
     if not np.all(np.isfinite(centers)):
         raise InputError(
@@ -370,14 +388,20 @@ def lloyd(
             moved = handle_empty(source, states, centers_x, new_centers, empties, sums, wsums) if len(empties) else 0
             if update_hook is not None:
                 new_centers = update_hook(new_centers, centers)
-            _check_finite(new_centers, n_iter)
+            shift = _squared_shift(new_centers, centers)
+            if not math.isfinite(shift):
+                # The centres were finite: a value of the new ones that is not makes the shift
+                # inf or NaN, so the (k x d) check runs only then.
+                _check_finite(new_centers, n_iter)
             n_relocated += moved
-            shift = float(np.sum((new_centers - centers) ** 2))
             if verbose:
                 log(f"iteration {n_iter:4d}  loss {loss:.10g}  shift {shift:.4g}")
             if on_iteration is not None:
                 on_iteration(n_iter, new_centers, loss)
-            previous, centers = centers_x, new_centers
+            # Only the pruning assigners need the old centres (to loosen their bounds); the full
+            # pass ("lloyd", dense or sparse) does not, and dropping them saves a k x d array.
+            keep_old = resident and states[0].name != "lloyd"
+            previous, centers = (centers_x if keep_old else None), new_centers
             if moved == 0 and n_changed == 0:
                 # No label changed, so the sums and the centres did not change either.
                 converged = strict = True
@@ -385,7 +409,7 @@ def lloyd(
             if stop_test(shift, losses, tol):
                 converged = True
                 break
-        centers_x = centers.astype(source.dtype)
+        centers_x = centers.astype(source.dtype, copy=False)  # the final centres: no k x d copy
         _, parts = source.map(_final_block, centers_x, previous, strict, resident, state=states)
         _, final_inertia, sizes = source.reduce(parts, _add_final_stats)
         labels = source.final_labels(parts, centers_x)

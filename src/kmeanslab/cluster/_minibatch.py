@@ -24,7 +24,7 @@ import numpy as np
 
 from .._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
 from ..scale import InMemoryBlocks
-from ..validation import as_generator, check_sample_weight
+from ..validation import as_generator, check_sample_weight, is_sparse
 from ._assigners import _one_thread, make_assigner
 from ._base import _BaseKMeans, boolean, integer, number, one_of, optional
 from ._cosine import METRICS, renormalise_centres, unit_init
@@ -120,12 +120,12 @@ def _reassign(centers, counts, batch, d2, weights, rng, ratio, periodic, dead=No
     eligible = np.flatnonzero(mass > 0)
     movers = np.flatnonzero(starved)
     movers = movers[np.argsort(counts[movers], kind="stable")]
-    m = min(len(movers), len(eligible), max(1, len(batch) // 2))
+    m = min(len(movers), len(eligible), max(1, batch.shape[0] // 2))
     if m == 0:
         return none
     picks = rng.choice(eligible, size=m, replace=False, p=mass[eligible] / mass[eligible].sum())
     movers = movers[:m]
-    centers[movers] = batch[picks]
+    centers[movers] = batch[picks].toarray() if is_sparse(batch) else batch[picks]  # m rows only
     staying = counts[~starved]
     counts[movers] = staying.min() if staying.size else counts[movers].max()
     return movers
@@ -314,7 +314,7 @@ or callable, default="k-means++"
         return 0.5 * total if self._metric_name() == "cosine" else total
 
     def _start(self, centers: np.ndarray) -> None:
-        self._centers64 = centers
+        self._centers64 = np.array(centers, dtype=np.float64)  # its own: the steps move it in place
         self.counts_ = np.zeros(centers.shape[0])
         self._last_hit = np.zeros(centers.shape[0], dtype=np.int64)
         self._last_check = 0
@@ -377,7 +377,7 @@ or callable, default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Batches are drawn in proportion to these weights (weights are repetitions).
@@ -433,7 +433,7 @@ or callable, default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
             The batch; the first one needs at least ``n_clusters`` rows.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional

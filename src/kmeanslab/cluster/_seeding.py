@@ -26,10 +26,12 @@ from .._core import (
     feature_moments,
     mean_feature_variance,
     row_sq_norms,
+    sparse_row_sq_norms,
+    sparse_sq_distances,
 )
 from ..errors import InputError
 from ..scale import BlockSource
-from ..validation import check_init_array
+from ..validation import check_init_array, is_sparse
 from ._lloyd import lloyd, nearest_centres
 
 __all__ = [
@@ -69,7 +71,7 @@ def random_rows(X: np.ndarray, k: int, rng: np.random.Generator, sample_weight: 
             raise InputError(f"init='random' needs {k} points with positive sample_weight; only {positive} have one")
         w = sample_weight[order]
         positions = rng.choice(n, size=k, replace=False, p=w / w.sum())
-    return np.array(X[order[positions]], dtype=np.float64)
+    return _dense_rows(X, order[positions])
 
 
 def gaussian_init(
@@ -84,8 +86,12 @@ def uniform_init(
     X: np.ndarray, k: int, rng: np.random.Generator, sample_weight: np.ndarray | None = None
 ) -> np.ndarray:
     """Centres drawn uniformly in the data's bounding box."""
-    low = np.asarray(X.min(axis=0), dtype=np.float64)
-    high = np.asarray(X.max(axis=0), dtype=np.float64)
+    if is_sparse(X):
+        low = X.min(axis=0).toarray().ravel().astype(np.float64)
+        high = X.max(axis=0).toarray().ravel().astype(np.float64)
+    else:
+        low = np.asarray(X.min(axis=0), dtype=np.float64)
+        high = np.asarray(X.max(axis=0), dtype=np.float64)
     return rng.uniform(low, high, size=(k, X.shape[1]))
 
 
@@ -108,6 +114,8 @@ def kmeans_plusplus(
     n, d = X.shape
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
+    if is_sparse(X):
+        return _kmeans_plusplus_sparse(X, k, rng, sample_weight, x_sq, n_local_trials)
     layout = Layout.for_shape(n, d, n_local_trials, X.itemsize)
     if x_sq is None:
         x_sq = row_sq_norms(X, layout)
@@ -157,6 +165,44 @@ def kmeans_plusplus(
             best = int(np.argmin(partials.sum(axis=0)))
             centers[c] = cand[best]
             _update_closest(X, centers[c], x_sq, layout, closest)
+    return centers
+
+
+def _dense_rows(X: Any, rows: np.ndarray) -> np.ndarray:
+    """Rows of X (dense or sparse) at ``rows``, as a dense float64 array."""
+    picked = X[rows]
+    return np.array(picked.toarray() if is_sparse(X) else picked, dtype=np.float64)
+
+
+def _kmeans_plusplus_sparse(X, k, rng, sample_weight, x_sq, n_local_trials) -> np.ndarray:
+    """:func:`kmeans_plusplus` for a sparse X: the same draws, distances from the sparse kernels.
+
+    The candidates' squared distances to every row are held at once: n x (2 + ln k) floats.
+    """
+    n, d = X.shape
+    x_sq = sparse_row_sq_norms(X) if x_sq is None else x_sq
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    order = canonical_order(X)
+    sorted_weights = None if weights is None else weights[order]
+    centers = np.empty((k, d), dtype=np.float64)
+    mass = np.ones(n) if sorted_weights is None else sorted_weights
+    centers[0] = _dense_rows(X, order[_draw(rng, np.cumsum(mass), 1)])[0]
+    closest = sparse_sq_distances(X, centers[:1], x_sq)[:, 0]
+    for c in range(1, k):
+        mass = closest[order]
+        if sorted_weights is not None:
+            mass *= sorted_weights
+        cumulative = np.cumsum(mass)
+        if cumulative[-1] <= 0.0:
+            centers[c:] = centers[np.arange(k - c) % c]  # as the dense path: every point is on a centre
+            break
+        candidates = order[_draw(rng, cumulative, n_local_trials)]
+        cand = _dense_rows(X, candidates)
+        reach = np.minimum(sparse_sq_distances(X, cand, x_sq), closest[:, None])
+        potentials = reach.sum(axis=0) if weights is None else weights @ reach
+        best = int(np.argmin(potentials))
+        centers[c] = cand[best]
+        closest = reach[:, best].copy()
     return centers
 
 
@@ -412,10 +458,10 @@ def call_init(init: Any, source: BlockSource, k: int, rng: np.random.Generator) 
 
 
 def initial_centers(source: BlockSource, k: int, init: Any, rng: np.random.Generator) -> np.ndarray:
-    """Initial centres for ``init``: a name in :data:`INIT_METHODS`, an array (copied as float64),
+    """Initial centres for ``init``: a name in :data:`INIT_METHODS`, an array (as float64, not copied),
     or a callable (:func:`call_init`)."""
     if isinstance(init, np.ndarray):
-        return np.array(init, dtype=np.float64)
+        return np.asarray(init, dtype=np.float64)  # not copied: the Lloyd loop copies its start
     if callable(init):
         return call_init(init, source, k, rng)
     if init not in SEEDERS:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.lib import format as npy_format
 
 from ..errors import DataFileError, InputError, KMeansLabError, MissingExtraError
 from .inputs import (
@@ -36,9 +37,21 @@ from .inputs import (
     too_big,
 )
 
-__all__ = ["read_table", "read_table_rows", "select_columns", "TABLE_SUFFIXES"]
+__all__ = [
+    "read_table",
+    "read_table_rows",
+    "read_sparse_table",
+    "is_sparse_table",
+    "select_columns",
+    "TABLE_SUFFIXES",
+    "SPARSE_SUFFIXES",
+]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".npy", ".npz", ".parquet", ".pq")
+# svmlight / libsvm text files: always sparse. (A .npz is sparse when scipy.sparse.save_npz wrote it.)
+SPARSE_SUFFIXES = (".svm", ".svmlight", ".libsvm")
+# The members scipy.sparse.save_npz writes for a CSR, CSC or COO matrix or array.
+_SPARSE_NPZ_MEMBERS = {"format", "shape", "data"}
 # Bytes looked at for NUL bytes before a text table is read further.
 _BINARY_SNIFF = 8192
 
@@ -254,6 +267,11 @@ def _read_npz(path: Path, columns) -> tuple[np.ndarray, list[str]]:
             with zipfile.ZipFile(handle) as archive:
                 members = {info.filename[: -len(".npy")]: info for info in archive.infolist()}
                 keys = list(members)
+                if _SPARSE_NPZ_MEMBERS <= set(keys):
+                    raise DataFileError(
+                        f"{path.name}: holds a scipy.sparse matrix (written by scipy.sparse.save_npz); "
+                        f"this command needs a dense table: `kmeanslab fit` reads sparse files"
+                    )
                 key = next((k for k in ("X", "data") if k in keys), keys[0] if len(keys) == 1 else None)
                 if key is None:
                     raise DataFileError(
@@ -639,3 +657,109 @@ def _frame_to_array(
             )
     X = frame.iloc[:, idx].to_numpy(dtype=np.float64)
     return X, [names[i] for i in idx], idx
+
+
+# --------------------------------------------------------------------------- sparse tables
+
+
+def is_sparse_table(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is read as a sparse matrix: an svmlight/libsvm file, or a ``.npz`` written
+    by ``scipy.sparse.save_npz`` (told by its members; only the archive's directory is read)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in SPARSE_SUFFIXES:
+        return True
+    if suffix != ".npz":
+        return False
+    with open_input(path, "an .npz file") as handle:
+        if not is_regular(handle):
+            return False
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                names = {info.filename[: -len(".npy")] for info in archive.infolist()}
+        except Exception:  # not a zip: read_table says why
+            return False
+    return _SPARSE_NPZ_MEMBERS <= names
+
+
+def read_sparse_table(path: str | os.PathLike):
+    """Read a sparse matrix: svmlight/libsvm text (``.svm``, ``.svmlight``, ``.libsvm``) or a
+    ``scipy.sparse.save_npz`` file.
+
+    Reads are bounded as for the other tables: the svmlight text (gzipped or not) and every
+    member of the ``.npz`` at most :func:`~.inputs.read_limit` bytes. The structure is checked
+    (indices within the shape, a non-decreasing index pointer) before the matrix is built.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        The stored dtype for ``.npz`` (float64 for svmlight); never densified.
+    feature_names : list of str
+        ``x0, x1, ...``.
+    """
+    path = Path(path)
+    X = _read_sparse_npz(path) if path.suffix.lower() == ".npz" else _read_svmlight(path)
+    return X, _default_names(X.shape[1])
+
+
+def _read_svmlight(path: Path):
+    from sklearn.datasets import load_svmlight_file  # sklearn is a dependency; its loader is heavy to import
+
+    raw = read_input_bytes(path, what="an svmlight/libsvm file")
+    if not raw.strip():
+        raise DataFileError(f"{path.name}: is empty; expected svmlight/libsvm lines 'label index:value ...'")
+    try:
+        X, _ = load_svmlight_file(_io.BytesIO(raw), dtype=np.float64)
+    except Exception as exc:  # ValueError on a malformed line, among others
+        raise DataFileError(
+            f"{path.name}: not a readable svmlight/libsvm file ({exc}); expected lines 'label index:value ...'"
+        ) from None
+    return X.tocsr()
+
+
+def _read_format_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
+    """The ``format`` member of a save_npz file: a few bytes of text (anything longer is refused)."""
+    if info.file_size > 4096:
+        raise DataFileError(f"{path.name}['format']: holds {info.file_size} bytes; expected a format name")
+    with archive.open(info) as member:
+        return npy_format.read_array(member, allow_pickle=False)
+
+
+def _read_sparse_npz(path: Path):
+    import scipy.sparse as sp  # a dependency of scikit-learn
+
+    with open_input(path, "an .npz file") as handle:
+        if not is_regular(handle):
+            raise DataFileError(f"{path.name}: is not a regular file; an .npz archive is read by seeking")
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                members = {info.filename[: -len(".npy")]: info for info in archive.infolist()}
+                arrays = {
+                    key: _read_member(archive, info, f"{path.name}[{key!r}]", path).ravel()  # read as a column
+                    for key, info in members.items()
+                    if key in ("shape", "data", "indices", "indptr", "row", "col")
+                }
+                arrays["format"] = _read_format_member(archive, members["format"], path)
+        except KMeansLabError:
+            raise
+        except Exception as exc:
+            raise DataFileError(f"{path.name}: not a readable .npz file ({exc})") from None
+    try:
+        fmt = arrays["format"].item()
+        fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
+        shape = tuple(int(v) for v in np.asarray(arrays["shape"]).ravel())
+        if fmt in ("csr", "csc"):
+            cls = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+            X = cls((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+            X.check_format(full_check=True)
+        elif fmt == "coo":
+            X = sp.coo_matrix((arrays["data"], (arrays["row"], arrays["col"])), shape=shape)
+        else:
+            raise DataFileError(f"{path.name}: holds a sparse matrix in {fmt!r} format; expected csr, csc or coo")
+    except KMeansLabError:
+        raise
+    except Exception as exc:  # a missing member (KeyError), indices out of range (ValueError), ...
+        raise DataFileError(f"{path.name}: holds a damaged sparse matrix ({exc!r})") from None
+    if len(shape) != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataFileError(f"{path.name}: holds a sparse matrix of shape {shape}; expected rows and columns")
+    return X.tocsr()

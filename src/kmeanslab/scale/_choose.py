@@ -27,7 +27,7 @@ def block_source(X: Any, sample_weight: Any = None) -> BlockSource:
     A :class:`BlockSource` is used as it is; a dask array becomes :class:`DaskBlocks` on the
     active client; a memory map or row-sliceable array-like of at least
     :data:`STREAM_MIN_BYTES` becomes :class:`LocalBlocks`; anything else is validated into
-    memory as :class:`InMemoryBlocks`.
+    memory as :class:`InMemoryBlocks` (a scipy.sparse X as canonical CSR, never densified).
 
     Parameters
     ----------
@@ -46,7 +46,7 @@ def block_source(X: Any, sample_weight: Any = None) -> BlockSource:
         return DaskBlocks(None, X, sample_weight)
     if is_out_of_core(X):
         return LocalBlocks(X, sample_weight)
-    X = check_data(X, "X")
+    X = check_data(X, "X", accept_sparse=True)
     return InMemoryBlocks(X, check_sample_weight(sample_weight, X.shape[0], X=X))
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._core import compute_context, row_sq_norms
 from ..errors import InputError
-from ..validation import check_sample_weight, iter_row_chunks
+from ..validation import check_sample_weight, is_sparse, iter_row_chunks
 from ._base import BlockSource, check_block, check_shape, default_block_rows, work_dtype
 
 __all__ = ["STREAM_MIN_BYTES", "InMemoryBlocks", "LocalBlocks", "is_out_of_core", "iter_blocks"]
@@ -53,8 +53,10 @@ class InMemoryBlocks(_ComputingOnce, BlockSource):
 
     Parameters
     ----------
-    X : ndarray of shape (n, d)
-        Validated data (see :func:`kmeanslab.validation.check_data`): C-ordered float32/float64.
+    X : ndarray or scipy.sparse CSR of shape (n, d)
+        Validated data (see :func:`kmeanslab.validation.check_data`): C-ordered float32/float64,
+        or canonical CSR (``check_data(..., accept_sparse=True)``), which stays sparse: the
+        kernels read its stored entries and ``take`` densifies only the rows it is asked for.
     sample_weight : ndarray of shape (n,), optional
         Validated weights (see :func:`kmeanslab.validation.check_sample_weight`).
     x_sq : ndarray of shape (n,), optional
@@ -66,6 +68,7 @@ class InMemoryBlocks(_ComputingOnce, BlockSource):
 
     def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None = None, x_sq: np.ndarray | None = None):
         self.X = X
+        self.sparse = is_sparse(X)
         self.n, self.d = X.shape
         self.dtype = X.dtype
         self.weights = sample_weight
@@ -86,7 +89,8 @@ class InMemoryBlocks(_ComputingOnce, BlockSource):
         return ([new_state] if keep_state else None), [result]
 
     def take(self, rows: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(self.X[np.asarray(rows, dtype=np.int64)])
+        picked = self.X[np.asarray(rows, dtype=np.int64)]
+        return np.ascontiguousarray(picked.toarray() if self.sparse else picked)
 
 
 class LocalBlocks(_ComputingOnce, BlockSource):
