@@ -54,6 +54,57 @@ def test_every_algorithm_is_plain_spherical_lloyd(algorithm, seed):
     np.testing.assert_allclose(np.linalg.norm(km.cluster_centers_, axis=1), 1.0, rtol=0, atol=1e-14)
 
 
+def _sparse_documents(rng, n=500, d=80, k=4):
+    """Sparse positive rows (term weights) in k topics, each with its own block of terms.
+
+    About six terms a row, most from the row's topic: separated clusters, so that no point sits
+    within rounding of a tie (where the engine's |x|² + |c|² - 2 x·c and the reference's x·c
+    may round to different sides and the two trajectories part). Real-valued weights, not counts,
+    for the same reason.
+    """
+    import scipy.sparse as sp
+
+    topic = rng.integers(0, k, n)
+    block = d // k
+    X = np.zeros((n, d))
+    for i in range(n):
+        own = topic[i] * block + rng.choice(block, 5, replace=False)
+        X[i, own] = rng.uniform(0.5, 5.0, size=5)
+        X[i, rng.integers(0, d)] += rng.uniform(0.1, 1.0)  # one term from anywhere
+    return sp.csr_matrix(X)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sparse_every_algorithm_is_plain_spherical_lloyd(algorithm, seed):
+    rng = np.random.default_rng(seed)
+    X = _sparse_documents(rng)
+    dense = X.toarray()
+    # Rows of X plus a little of every term: a sparse row is orthogonal to most sparse rows, and
+    # a row at cosine 0 from every centre is an exact tie that rounding may break either way.
+    init = dense[rng.choice(X.shape[0], 4, replace=False)] + rng.uniform(0.01, 0.1, size=(4, X.shape[1]))
+    ref_labels, ref_centers, _ = spherical_lloyd(dense, init)
+    km = KMeans(4, init=init, n_init=1, metric="cosine", algorithm=algorithm, tol=0.0, max_iter=300).fit(X)
+    np.testing.assert_array_equal(km.labels_, ref_labels)
+    np.testing.assert_allclose(km.cluster_centers_, ref_centers, rtol=0, atol=1e-12)
+    U = dense / np.linalg.norm(dense, axis=1, keepdims=True)
+    expected_inertia = float(np.sum(1.0 - np.einsum("ij,ij->i", U, ref_centers[ref_labels])))
+    assert km.inertia_ == pytest.approx(expected_inertia, rel=1e-12, abs=1e-12)
+    # X itself is left as it was (its rows were scaled in a copy), and predict/transform take it sparse.
+    np.testing.assert_array_equal(X.toarray(), dense)
+    np.testing.assert_array_equal(km.predict(X), ref_labels)
+    expected = np.clip(1.0 - U @ ref_centers.T, 0.0, 2.0)
+    np.testing.assert_allclose(km.transform(X), expected, rtol=0, atol=1e-12)
+
+
+def test_sparse_zero_row_is_refused_by_index():
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 2.0]]))
+    with pytest.raises(InputError, match=r"row 1 is all zeros"):
+        KMeans(2, metric="cosine").fit(X)
+
+
 def test_by_hand_two_directions():
     # Rows along two directions with different lengths: the unit rows are (1,0),(1,0),(0,1),(0,1).
     X = np.array([[3.0, 0.0], [0.5, 0.0], [0.0, 7.0], [0.0, 0.1]])

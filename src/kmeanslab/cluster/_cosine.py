@@ -7,14 +7,18 @@ lies inside the ball, and spherical k-means projects it back onto the sphere (th
 maximises the summed cosine of its cluster). The objective is ``Σ w (1 - cos(x, c))``, half the
 Euclidean inertia on the unit rows.
 
-A sparse X would take the same path: normalise its rows once here, then the Euclidean kernels.
+A sparse X takes the same path: its stored values are scaled once here (the sparsity pattern
+is kept, nothing is densified), then the sparse Euclidean kernels run on the unit rows.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import InputError
+from ..validation import is_sparse
 
 __all__ = ["METRICS", "renormalise_centres", "unit_rows"]
 
@@ -22,15 +26,21 @@ __all__ = ["METRICS", "renormalise_centres", "unit_rows"]
 METRICS = ("euclidean", "cosine")
 
 
-def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
-    """The validated array X with every row scaled to unit L2 norm, in X's dtype.
+def unit_rows(X: Any, name: str = "X") -> Any:
+    """The validated array (or canonical CSR matrix) X with every row scaled to unit L2 norm, in X's dtype.
 
-    A copy, unless every row is of unit norm already (to 4 ulps): then X itself.
+    A copy, unless every row is of unit norm already (to 4 ulps): then X itself. A sparse X
+    keeps its sparsity pattern: only its stored values are scaled.
 
     A row of zeros has no direction, so no cosine: it is refused (InputError naming the first
     such row and how many there are) rather than given an arbitrary one.
     """
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+    sparse = is_sparse(X)
+    if sparse:
+        row_of_value = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        norms = np.sqrt(np.bincount(row_of_value, weights=np.square(X.data, dtype=np.float64), minlength=X.shape[0]))
+    else:
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
     zero = np.flatnonzero(norms == 0.0)
     if zero.size:
         raise InputError(
@@ -44,6 +54,10 @@ def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
     # are: dividing by 1 ± a few ulps would only cost a copy of X (the memory of a big corpus).
     if np.all(np.abs(norms - 1.0) <= 4.0 * np.finfo(X.dtype).eps):
         return X
+    if sparse:
+        unit = X.copy()
+        unit.data = (X.data / norms[row_of_value]).astype(X.dtype, copy=False)
+        return unit
     return np.ascontiguousarray(X / norms[:, None].astype(X.dtype, copy=False), dtype=X.dtype)
 
 

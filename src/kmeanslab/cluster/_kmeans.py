@@ -199,7 +199,7 @@ or callable, default="k-means++"
         if cosine:
             if beyond_memory(X) or isinstance(X, BlockSource):
                 self._refuse_cosine_beyond_memory()
-            source = block_source(unit_rows(check_data(X, "X")), sample_weight)
+            source = block_source(unit_rows(check_data(X, "X", accept_sparse=True)), sample_weight)
         else:
             source = block_source(X, sample_weight)
         try:
