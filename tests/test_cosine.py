@@ -373,3 +373,15 @@ def test_integer_weights_are_repetitions(rng):
     np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, atol=1e-12)
     assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-12)
     np.testing.assert_array_equal(np.repeat(weighted.labels_, w), repeated.labels_)
+
+
+def test_verbose_lines_report_the_cosine_loss(capsys):
+    # Unit rows (1,0), (0,1) in one cluster: the centre is (1,1)/sqrt(2), each cos is 1/sqrt(2),
+    # so the loss is 1 - 1/sqrt(2) per row (not 2 - sqrt(2), the squared distance) and the inertia twice that.
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    km = KMeans(1, init=np.array([[1.0, 1.0]]), metric="cosine", verbose=1).fit(X)
+    out = capsys.readouterr().out
+    per_row = 1 - 0.5**0.5
+    assert f"loss {per_row:.10g}" in out
+    assert f"inertia {2 * per_row:.10g}" in out
+    assert km.inertia_ == pytest.approx(2 * per_row, abs=1e-15)

@@ -239,6 +239,7 @@ or callable, default="k-means++"
                     verbose=bool(self.verbose),
                     on_iteration=report,
                     update_hook=renormalise_centres if cosine else None,
+                    loss_scale=scale,
                 )
                 if best is None or result.inertia < best.inertia:
                     best = result

@@ -321,6 +321,7 @@ def lloyd(
     log: Callable[[str], None] | None = None,
     on_iteration: Callable[[int, np.ndarray, float], None] | None = None,
     update_hook: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    loss_scale: float = 1.0,
 ) -> LloydResult:
     """Run Lloyd's algorithm from ``init_centers`` until a stop rule holds or ``max_iter``.
 
@@ -353,6 +354,10 @@ def lloyd(
         Called as ``update_hook(new_centers, centers) -> new_centers`` after every centre update
         (means and empty clusters done), before the stop rules see the shift: spherical k-means
         passes :func:`kmeanslab.cluster._cosine.renormalise_centres` to keep the centres unit.
+    loss_scale : float, default=1.0
+        The verbose lines report the loss and inertia times this (cosine: 0.5, so that they show
+        ``Σ w (1 - cos)`` as ``inertia_`` does, not the squared distances between unit vectors);
+        the result itself is not scaled.
 
     Returns
     -------
@@ -395,7 +400,7 @@ def lloyd(
                 _check_finite(new_centers, n_iter)
             n_relocated += moved
             if verbose:
-                log(f"iteration {n_iter:4d}  loss {loss:.10g}  shift {shift:.4g}")
+                log(f"iteration {n_iter:4d}  loss {loss_scale * loss:.10g}  shift {shift:.4g}")
             if on_iteration is not None:
                 on_iteration(n_iter, new_centers, loss)
             # Only the pruning assigners need the old centres (to loosen their bounds); the full
@@ -416,7 +421,7 @@ def lloyd(
     final_inertia = float(final_inertia)
     if verbose:
         state = "converged" if converged else "stopped at max_iter"
-        log(f"{state} after {n_iter} iterations, inertia {final_inertia:.10g}")
+        log(f"{state} after {n_iter} iterations, inertia {loss_scale * final_inertia:.10g}")
     name = states[0].name if resident else "lloyd"
     return LloydResult(
         centers=centers_x,
