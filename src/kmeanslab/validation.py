@@ -219,12 +219,25 @@ def check_data(
             f"{name} must be a 2-D array of shape (n_samples, n_features); "
             f"got a {X.ndim}-D array of shape {X.shape}.{hint}"
         )
-    n_samples, n_cols = X.shape
+    _check_shape(X.shape, name, min_samples, n_features, estimator_name)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if not X.flags.c_contiguous:
+        X = np.ascontiguousarray(X)
+    check_values(X, name, n_samples=whole_rows, row_offset=row_offset)
+    return X
+
+
+def _check_shape(
+    shape: tuple[int, int], name: str, min_samples: int, n_features: int | None, estimator_name: str | None
+) -> None:
+    """The checks a 2-D X's shape must pass, dense or sparse (one wording for both)."""
+    n_samples, n_cols = shape
     if n_cols == 0:
         raise InputError(f"{name} has 0 feature(s) (shape=({n_samples}, 0)) while a minimum of 1 is required.")
     if n_samples < min_samples:
         raise InputError(
-            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum of "
+            f"Found array with {n_samples} sample(s) (shape={shape}) while a minimum of "
             f"{min_samples} is required: {name} needs at least {min_samples} row(s)."
         )
     if n_features is not None and n_cols != n_features:
@@ -233,12 +246,6 @@ def check_data(
             f"{name} has {n_cols} features, but {who} is expecting {n_features} features as input "
             f"(the number of columns it was fitted on)."
         )
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    if not X.flags.c_contiguous:
-        X = np.ascontiguousarray(X)
-    check_values(X, name, n_samples=whole_rows, row_offset=row_offset)
-    return X
 
 
 # --------------------------------------------------------------------------- sparse X
@@ -266,20 +273,8 @@ def check_sparse(
     """
     if X.ndim != 2:
         raise InputError(f"{name} must be a 2-D sparse matrix of shape (n_samples, n_features); got shape {X.shape}")
+    _check_shape(X.shape, name, min_samples, n_features, estimator_name)
     n_samples, n_cols = X.shape
-    if n_cols == 0:
-        raise InputError(f"{name} has 0 feature(s) (shape=({n_samples}, 0)) while a minimum of 1 is required.")
-    if n_samples < min_samples:
-        raise InputError(
-            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum of "
-            f"{min_samples} is required: {name} needs at least {min_samples} row(s)."
-        )
-    if n_features is not None and n_cols != n_features:
-        who = estimator_name or "the model"
-        raise InputError(
-            f"{name} has {n_cols} features, but {who} is expecting {n_features} features as input "
-            f"(the number of columns it was fitted on)."
-        )
     if np.iscomplexobj(X):
         raise InputError(f"{name} has complex values: Complex data not supported; expected real numbers")
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
