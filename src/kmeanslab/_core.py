@@ -194,6 +194,21 @@ def compute_context():
         numba.set_num_threads(previous)
 
 
+@contextlib.contextmanager
+def one_thread(serial: bool):
+    """With ``serial``, run the enclosed kernels on the calling thread only (same slabs, same
+    results): for work too small to be worth waking other threads for."""
+    if not serial:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 def row_sq_norms(X: np.ndarray, layout: Layout | None = None) -> np.ndarray:
     """Squared Euclidean norm of every row of X, accumulated in float64."""
     if is_sparse(X):

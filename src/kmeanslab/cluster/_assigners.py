@@ -24,7 +24,6 @@ What keeps an iteration cheap once few points move:
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numba
@@ -38,6 +37,7 @@ from .._core import (
     _weights_arg,
     assign_into,
     direct_margin,
+    one_thread,
     rounding_margin,
     sparse_assign_into,
     sparse_center_arrays,
@@ -291,20 +291,6 @@ class _ThreadPolicy:
         return self._contended or effort < _SERIAL_WORK / 16
 
 
-@contextlib.contextmanager
-def _one_thread(serial: bool):
-    """Run the enclosed kernels on the calling thread only (same slabs, same results)."""
-    if not serial:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 def center_separations(C: np.ndarray, block: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
     """Lower bounds on the distances between centres: (``s``, ``cc``).
 
@@ -404,9 +390,9 @@ class _BoundedAssigner:
             self._dense_step(arrays, cmax_sq)
             self._effort = math.inf
         else:
-            with _one_thread(self._threads.serial(self._effort)):
+            with one_thread(self._threads.serial(self._effort)):
                 moves, work, self._effort = self._pruned_step(arrays, cmax_sq)
-            with _one_thread(self._threads.serial(2.0 * moves * self.X.shape[1])):
+            with one_thread(self._threads.serial(2.0 * moves * self.X.shape[1])):
                 self.sums.apply(self.labels, self._stats[:, 0])
             self._dense_next = work > _DENSE_AGAIN
             self.n_changed = moves

@@ -22,10 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from .._core import assign, canonical_order, compute_context, inertia, mean_feature_variance, row_sq_norms
+from .._core import (
+    assign,
+    canonical_order,
+    compute_context,
+    inertia,
+    mean_feature_variance,
+    one_thread,
+    row_sq_norms,
+)
 from ..scale import InMemoryBlocks
 from ..validation import as_generator, check_sample_weight, is_sparse
-from ._assigners import _one_thread, make_assigner
+from ._assigners import make_assigner
 from ._base import _BaseKMeans, boolean, integer, number, one_of, optional
 from ._cosine import METRICS, renormalise_centres, unit_init
 from ._seeding import initial_centers
@@ -406,11 +414,11 @@ or callable, default="k-means++"
         quiet_steps = 2 * max(1, math.ceil(n_eff / batch_size))
         with compute_context():
             seed_rows = self._seeding_size(batch_size, n_eff)
-            with _one_thread(self._serial(seed_rows * k * d)):
+            with one_thread(self._serial(seed_rows * k * d)):
                 self._start(self._seed(X, x_sq, sampler, rng, seed_rows))
             for step in range(n_steps):
                 dead = self._dead_centres(X, x_sq, weights, quiet_steps)  # a pass over X: all threads
-                with _one_thread(self._serial(batch_size * k * d)):
+                with one_thread(self._serial(batch_size * k * d)):
                     rows = sampler.draw(rng, batch_size)
                     loss, shift = self._step(X[rows], None, x_sq[rows], rng, dead)
                 if self.verbose:
@@ -450,7 +458,7 @@ or callable, default="k-means++"
         elif not hasattr(self, "_centers64"):
             self._resume()
         k = self.cluster_centers_.shape[0] if not first else self._n_clusters
-        with compute_context(), _one_thread(self._serial(X.shape[0] * k * X.shape[1])):
+        with compute_context(), one_thread(self._serial(X.shape[0] * k * X.shape[1])):
             x_sq = row_sq_norms(X)
             if first:
                 self._rng = as_generator(self.random_state)

@@ -7,7 +7,6 @@ its mean distance to the points of the nearest other cluster; its silhouette is
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Any
 
@@ -15,7 +14,7 @@ import numba
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._core import compute_context
+from .._core import compute_context, one_thread
 from ..errors import InputError
 from ..validation import check_choice, check_data, check_int
 from . import _kernels
@@ -50,19 +49,6 @@ _TILE_BUDGET_BYTES = 96 * 2**20
 _PARALLEL_MIN_WORK = 2e8
 
 _SUM_COST = 8  # the summing passes cost about as much as this many features of the product
-
-
-@contextlib.contextmanager
-def _one_thread_if(small: bool):
-    if not small:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _tile_rows(n: int, d: int, itemsize: int, threads: int) -> int:
@@ -148,7 +134,7 @@ def _cluster_distance_sums(X: np.ndarray, codes: np.ndarray, k: int, metric: str
     all_columns = np.array([[0, d]], dtype=np.int64)
     sums = np.zeros((n, k), dtype=np.float64)
     # Every parallel kernel inside: small data run them all on one thread (see _PARALLEL_MIN_WORK).
-    with compute_context(), _one_thread_if(n * n * (d + _SUM_COST) < _PARALLEL_MIN_WORK):
+    with compute_context(), one_thread(n * n * (d + _SUM_COST) < _PARALLEL_MIN_WORK):
         if cosine:
             # Rows divided by their norms; all-zero features stay zero, and no tile multiplies them.
             shift = np.zeros(d, dtype=X.dtype)
